@@ -1,0 +1,198 @@
+/* fstore.h — the public C API of fstore, a point-in-time feature store for
+ * time-series machine learning. This header is the manual: every call lists
+ * what it returns, who owns what, and what may be called from which thread.
+ *
+ * Conventions (they hold for every call below unless its comment says otherwise)
+ *  - Handles are opaque. Every fallible call returns an int status: FS_OK (0)
+ *    or a negative FS_E_* code; outputs come last and are written only on
+ *    success.
+ *  - fs_strerror(code) gives "FS_E_NAME: sentence". The handle also keeps a
+ *    detail message for its last failure (fs_errmsg), which names the place:
+ *    file:line:column, a field, an entity. A failure that found several
+ *    problems (a YAML file with many mistakes) lists all of them, one per line.
+ *  - Memory the library returns to the caller is freed with fs_free() unless
+ *    the call says the memory is borrowed; borrowed memory stays valid until the
+ *    next call on the same handle, and must not be modified or freed.
+ *  - Thread safety: an fs_store handle may be shared between threads; calls on
+ *    one handle are serialized internally. fs_errmsg() then reports the last
+ *    failure of any thread: use one handle per thread when the detail matters.
+ *    fs_strerror() and fs_version() are safe from any thread at any time.
+ */
+#ifndef FSTORE_H
+#define FSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FSTORE_VERSION "0.1.0"
+
+/* Status codes. Library errors live in their own negative band so that
+ * positive errno values can never be mistaken for them. */
+enum {
+    FS_OK = 0,
+    FS_E_INVAL = -30001,    /* an argument is invalid (NULL, out of range, malformed) */
+    FS_E_NOMEM = -30002,    /* out of memory */
+    FS_E_IO = -30003,       /* an operating-system I/O call failed (detail names the file) */
+    FS_E_NOTFOUND = -30004, /* the named object does not exist */
+    FS_E_PARSE = -30005,    /* input could not be parsed (detail names file:line:column) */
+    FS_E_INVALID_DEF = -30006, /* definitions parsed but are inconsistent (detail lists each) */
+    FS_E_BUSY = -30007,     /* another process holds the lock on the data directory */
+    FS_E_CORRUPT = -30008,  /* stored data failed a consistency check */
+    FS_E_EXISTS = -30009,   /* the object already exists */
+    FS_E_NOSPACE = -30010,  /* the disk or a size limit is full; nothing was half-written */
+    FS_E_VERSION = -30011,  /* stored data has a format version this build cannot read */
+    FS_E_NOTDIR = -30012,   /* the path is not an initialized fstore data directory */
+    FS_E_AMBIGUOUS = -30013 /* a name matches more than one object; qualify it by kind */
+};
+
+/* "FS_E_NAME: sentence" for a status code; for an unknown code a generic text.
+ * The returned string is static. Thread-safe. */
+const char *fs_strerror(int code);
+
+/* The library version, FSTORE_VERSION of the build. Static string. */
+const char *fs_version(void);
+
+/* Frees any memory this API handed to the caller. NULL is allowed. */
+void fs_free(void *ptr);
+
+/* ---------------------------------------------------------------------------
+ * Data directory
+ * ------------------------------------------------------------------------- */
+
+typedef struct fs_store fs_store;
+
+/* Creates an fstore data directory at `dir` (and its parents) holding an empty
+ * catalog with the built-in definitions (entity `market`, sources `candles`,
+ * `signals`, `retrain_queue`). Initializing a directory that is already an
+ * fstore data directory changes nothing and returns FS_OK, so scripts can call
+ * it unconditionally.
+ * @param[in] dir      path of the data directory
+ * @param[out] detail  optional: on failure receives a message naming the path,
+ *                     to be freed with fs_free(); may be NULL
+ * @return FS_OK; FS_E_IO (cannot create or write); FS_E_NOTDIR (`dir` exists,
+ *         is not empty and is not an fstore directory); FS_E_INVAL. */
+int fs_init(const char *dir, char **detail);
+
+/* Opens the data directory `dir`, which fs_init() created.
+ * On success *out is a handle to close with fs_close(). On failure *out is
+ * set to NULL and, when `detail` is non-NULL, *detail receives a message to
+ * free with fs_free().
+ * @return FS_OK; FS_E_NOTDIR (not initialized); FS_E_VERSION (written by a newer
+ *         fstore); FS_E_CORRUPT (catalog unreadable); FS_E_IO; FS_E_NOMEM. */
+int fs_open(const char *dir, fs_store **out, char **detail);
+
+/* Closes a handle. NULL is allowed. Borrowed memory from the handle becomes
+ * invalid. Not to be called while another thread uses the handle. */
+void fs_close(fs_store *store);
+
+/* The detail message of the last failed call on this handle ("" if none).
+ * Borrowed: valid until the next call on the handle. */
+const char *fs_errmsg(const fs_store *store);
+
+/* The data directory path the handle was opened with. Borrowed. */
+const char *fs_dir(const fs_store *store);
+
+/* ---------------------------------------------------------------------------
+ * Registry: definitions from YAML, versioned in the catalog
+ * ------------------------------------------------------------------------- */
+
+/* Definition kinds. A feature's name is "view:feature". */
+typedef enum {
+    FS_KIND_ENTITY = 0,
+    FS_KIND_SOURCE,
+    FS_KIND_VIEW,
+    FS_KIND_FEATURE,
+    FS_KIND_SERVICE,
+    FS_KIND_CONTRACT,
+    FS_KIND_COUNT
+} fs_kind;
+
+/* "entity", "source", "view", "feature", "service", "contract"; NULL if out of range. */
+const char *fs_kind_name(fs_kind kind);
+/* The kind for its name (as above, or plural); -1 if unknown. */
+int fs_kind_parse(const char *name);
+
+/* What one apply did (or, with FS_APPLY_DRY_RUN, would do). */
+typedef enum { FS_CHANGE_ADDED = 0, FS_CHANGE_CHANGED, FS_CHANGE_REMOVED, FS_CHANGE_UNCHANGED } fs_change;
+
+typedef struct {
+    fs_kind kind;
+    fs_change change;
+    const char *name;
+    int version; /* the version after the apply; for a removal, the last version */
+} fs_apply_item;
+
+typedef struct {
+    size_t count[4];      /* indexed by fs_change */
+    size_t n_items;       /* every definition in the file and every one removed, sorted by kind then name */
+    fs_apply_item *items;
+    int64_t generation;   /* catalog generation after the apply (unchanged if nothing changed) */
+} fs_apply_report;
+
+#define FS_APPLY_DRY_RUN 1u /* validate and diff, write nothing */
+
+/* Applies a YAML definitions file: the file is the whole desired registry, so
+ * definitions in the catalog but not in the file are removed (built-ins
+ * excepted). Everything is validated before anything changes: on any error the
+ * catalog is left exactly as it was and fs_errmsg() lists every error found,
+ * one per line, as "file:line:column: message". Each added or changed
+ * definition gets a new version and its previous version is kept in its
+ * history; applying the same file twice changes nothing the second time.
+ * Concurrent applies from several processes are serialized by a lock on the
+ * data directory: a second apply waits up to `lock_wait_ms` and then fails with
+ * FS_E_BUSY. The catalog is replaced atomically (temp file, fsync, rename,
+ * fsync of the directory): a crash leaves either the old or the new one.
+ * @param[in] path   the YAML file ("-" is not accepted; read it yourself and
+ *                   use fs_apply_text)
+ * @param[out] out   the report, freed with fs_apply_report_free(); may be NULL
+ * @return FS_OK; FS_E_PARSE (YAML syntax); FS_E_INVALID_DEF (definitions
+ *         inconsistent); FS_E_BUSY; FS_E_IO; FS_E_NOSPACE; FS_E_NOMEM. */
+int fs_apply_file(fs_store *store, const char *path, unsigned flags, int lock_wait_ms,
+                  fs_apply_report **out);
+
+/* As fs_apply_file, for YAML text in memory; `name` is used in messages. */
+int fs_apply_text(fs_store *store, const char *name, const char *text, size_t len,
+                  unsigned flags, int lock_wait_ms, fs_apply_report **out);
+
+void fs_apply_report_free(fs_apply_report *report);
+
+/* One row of a listing. */
+typedef struct {
+    fs_kind kind;
+    const char *name;        /* "view:feature" for features */
+    int version;
+    const char *category;    /* features: category; others: "" */
+    const char *type;        /* features: type; sources: "built-in" or ""; others: "" */
+    const char *description;
+} fs_def_info;
+
+typedef struct {
+    int kind;                /* an fs_kind, or -1 for all kinds */
+    const char *category;    /* NULL for any; features only when set */
+    const char *tag;         /* NULL for any: definitions carrying this tag */
+} fs_list_filter;
+
+/* Lists current definitions matching `filter` (NULL: all), sorted by kind then
+ * name. *out is one allocation holding the array and its strings: free it with
+ * fs_free(). */
+int fs_list(fs_store *store, const fs_list_filter *filter, fs_def_info **out, size_t *n);
+
+/* Describes one definition as JSON text: its fields, version, history of
+ * earlier versions and, for views and features, the definitions it depends on
+ * and those depending on it. `name` is a definition name, "view:feature", or
+ * "KIND/NAME" to choose between definitions of different kinds sharing a name.
+ * *json is freed with fs_free().
+ * @return FS_OK; FS_E_NOTFOUND; FS_E_AMBIGUOUS (detail lists the kinds). */
+int fs_describe(fs_store *store, const char *name, char **json);
+
+/* The whole current registry as JSON text (what GET /registry serves). */
+int fs_registry_json(fs_store *store, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FSTORE_H */

@@ -1,0 +1,90 @@
+/* Minimal test harness shared by every tests/test_*.c binary.
+ *
+ * A test binary defines test functions with TEST(name) and lists them in
+ * main() with RUN(name). CHECK* macros record a failure with file:line and
+ * the values involved, and let the test go on so one run shows every broken
+ * assertion. The binary prints one line per test ("ok"/"FAIL") and exits 1
+ * if anything failed; tests/run.sh counts the lines. */
+#ifndef FSTORE_TEST_H
+#define FSTORE_TEST_H
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_failed_checks;
+static int t_tests_failed;
+static int t_tests_run;
+
+#define TEST(name) static void name(void)
+
+#define CHECK(cond)                                                           \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            t_failed_checks++;                                                \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__,        \
+                    __LINE__, #cond);                                         \
+        }                                                                     \
+    } while (0)
+
+#define CHECK_INT(a, b)                                                       \
+    do {                                                                      \
+        long long t_a_ = (long long)(a), t_b_ = (long long)(b);               \
+        if (t_a_ != t_b_) {                                                   \
+            t_failed_checks++;                                                \
+            fprintf(stderr, "  %s:%d: %s == %s failed: %lld != %lld\n",     \
+                    __FILE__, __LINE__, #a, #b, t_a_, t_b_);                  \
+        }                                                                     \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                       \
+    do {                                                                      \
+        const char *t_a_ = (a), *t_b_ = (b);                                  \
+        if (!t_a_ || !t_b_ || strcmp(t_a_, t_b_) != 0) {                      \
+            t_failed_checks++;                                                \
+            fprintf(stderr, "  %s:%d: %s == %s failed: \"%s\" != \"%s\"\n", \
+                    __FILE__, __LINE__, #a, #b, t_a_ ? t_a_ : "(null)",       \
+                    t_b_ ? t_b_ : "(null)");                                  \
+        }                                                                     \
+    } while (0)
+
+/* Substring check: error messages are matched on their stable parts. */
+#define CHECK_CONTAINS(hay, needle)                                           \
+    do {                                                                      \
+        const char *t_h_ = (hay), *t_n_ = (needle);                           \
+        if (!t_h_ || !strstr(t_h_, t_n_)) {                                   \
+            t_failed_checks++;                                                \
+            fprintf(stderr, "  %s:%d: \"%s\" does not contain \"%s\"\n",    \
+                    __FILE__, __LINE__, t_h_ ? t_h_ : "(null)", t_n_);        \
+        }                                                                     \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                 \
+    do {                                                                      \
+        double t_a_ = (a), t_b_ = (b);                                        \
+        if (!(fabs(t_a_ - t_b_) <= (tol))) {                                  \
+            t_failed_checks++;                                                \
+            fprintf(stderr, "  %s:%d: %s ~= %s failed: %.17g vs %.17g\n",   \
+                    __FILE__, __LINE__, #a, #b, t_a_, t_b_);                  \
+        }                                                                     \
+    } while (0)
+
+#define RUN(name)                                                             \
+    do {                                                                      \
+        int t_before_ = t_failed_checks;                                      \
+        name();                                                               \
+        t_tests_run++;                                                        \
+        if (t_failed_checks != t_before_) {                                   \
+            t_tests_failed++;                                                 \
+            printf("FAIL %s\n", #name);                                       \
+        } else {                                                              \
+            printf("ok   %s\n", #name);                                       \
+        }                                                                     \
+        fflush(stdout);                                                       \
+    } while (0)
+
+#define TEST_EXIT() return t_tests_failed ? 1 : 0
+
+#endif
