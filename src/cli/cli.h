@@ -1,0 +1,61 @@
+/* Shared pieces of the `fstore` command: parsed arguments, exit codes,
+ * output helpers. Each group of subcommands lives in its own cmd_*.c. */
+#ifndef FS_CLI_H
+#define FS_CLI_H
+
+#include <stddef.h>
+
+#include "fstore.h"
+
+/* Exit statuses: a fixed contract for scripts (docs/cli.md). */
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_FAIL = 2, EXIT_PARTIAL = 3 };
+
+#define CLI_MAX_OPTS 16
+#define CLI_MAX_ARGS 64
+
+/* One option a subcommand accepts. */
+typedef struct {
+    const char *name; /* "--category" */
+    int takes_value;
+} cli_optspec;
+
+typedef struct cli cli;
+typedef int (*cli_fn)(cli *c);
+
+typedef struct {
+    const char *name;
+    const char *args;    /* synopsis of operands, e.g. "FILE" */
+    const char *summary; /* one line for `fstore --help` */
+    const char *help;    /* the rest of `fstore CMD --help` */
+    cli_optspec opts[CLI_MAX_OPTS];
+    int min_args, max_args;
+    cli_fn run;
+    int needs_store; /* open --dir before running */
+} cli_command;
+
+struct cli {
+    const char *dir;
+    int json;
+    const cli_command *cmd;
+    const char *argv[CLI_MAX_ARGS]; /* operands */
+    int argc;
+    const char *optval[CLI_MAX_OPTS]; /* per opts[] entry: value, "" for a flag, NULL if absent */
+    fs_store *store;
+};
+
+/* The value of an option of the running command; NULL when not given. */
+const char *cli_opt(const cli *c, const char *name);
+
+/* Prints "fstore CMD: message" to stderr and returns `code`. */
+int cli_error(const cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prints a JSON text followed by a newline. */
+void cli_print_json(const char *json);
+
+/* Renders JSON text for people: "key: value" lines, nested blocks indented. */
+void cli_print_human(const char *json);
+
+/* Registry commands (cmd_registry.c). */
+extern const cli_command cmd_init, cmd_apply, cmd_ls, cmd_describe, cmd_version;
+
+#endif
