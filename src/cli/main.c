@@ -39,17 +39,18 @@ int cli_error(const cli *c, int code, const char *fmt, ...)
 
 void cli_print_json(const char *json) { printf("%s\n", json); }
 
-static void print_value(const json_t *v, int indent);
+static void print_value(FILE *out, const json_t *v, int indent);
+static void print_object_item(FILE *out, const json_t *o, int indent);
 
-static void print_scalar(const json_t *v)
+static void print_scalar(FILE *out, const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_STRING: fputs(json_string_value(v), stdout); break;
-    case JSON_INTEGER: printf("%lld", (long long)json_integer_value(v)); break;
-    case JSON_REAL: printf("%.17g", json_real_value(v)); break;
-    case JSON_TRUE: fputs("true", stdout); break;
-    case JSON_FALSE: fputs("false", stdout); break;
-    default: fputs("-", stdout); break;
+    case JSON_STRING: fputs(json_string_value(v), out); break;
+    case JSON_INTEGER: fprintf(out, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_REAL: fprintf(out, "%.17g", json_real_value(v)); break;
+    case JSON_TRUE: fputs("true", out); break;
+    case JSON_FALSE: fputs("false", out); break;
+    default: fputs("-", out); break;
     }
 }
 
@@ -68,59 +69,75 @@ static int is_ref(const json_t *o)
            json_object_size(o) <= 3 && !json_object_get(o, "definition");
 }
 
-static void print_value(const json_t *v, int indent)
+static void print_value(FILE *out, const json_t *v, int indent)
 {
     if (json_is_object(v)) {
         const char *key;
         json_t *val;
         json_object_foreach((json_t *)v, key, val) {
-            printf("%*s%s:", indent, "", key);
+            fprintf(out, "%*s%s:", indent, "", key);
             if (json_is_object(val) || (json_is_array(val) && !is_scalar_list(val))) {
                 if (json_is_array(val) && json_array_size(val) == 0) {
-                    puts(" -");
+                    fputs(" -\n", out);
                     continue;
                 }
-                putchar('\n');
-                print_value(val, indent + 2);
+                fputc('\n', out);
+                print_value(out, val, indent + 2);
             } else if (json_is_array(val)) {
-                putchar(' ');
+                fputc(' ', out);
                 if (!json_array_size(val))
-                    fputs("-", stdout);
+                    fputs("-", out);
                 for (size_t i = 0; i < json_array_size(val); i++) {
                     if (i)
-                        fputs(", ", stdout);
-                    print_scalar(json_array_get(val, i));
+                        fputs(", ", out);
+                    print_scalar(out, json_array_get(val, i));
                 }
-                putchar('\n');
+                fputc('\n', out);
             } else {
-                putchar(' ');
-                print_scalar(val);
-                putchar('\n');
+                fputc(' ', out);
+                print_scalar(out, val);
+                fputc('\n', out);
             }
         }
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
             const json_t *it = json_array_get(v, i);
             if (is_ref(it)) {
-                printf("%*s- %s %s", indent, "", json_string_value(json_object_get(it, "kind")),
+                fprintf(out, "%*s- %s %s", indent, "", json_string_value(json_object_get(it, "kind")),
                        json_string_value(json_object_get(it, "name")));
                 if (json_object_get(it, "via"))
-                    printf(" (%s)", json_string_value(json_object_get(it, "via")));
-                putchar('\n');
+                    fprintf(out, " (%s)", json_string_value(json_object_get(it, "via")));
+                fputc('\n', out);
             } else if (json_is_object(it)) {
-                printf("%*s-\n", indent, "");
-                print_value(it, indent + 2);
+                /* "- " takes the place of the first key's indentation, as in YAML */
+                fprintf(out, "%*s- ", indent, "");
+                print_object_item(out, it, indent + 2);
             } else {
-                printf("%*s- ", indent, "");
-                print_scalar(it);
-                putchar('\n');
+                fprintf(out, "%*s- ", indent, "");
+                print_scalar(out, it);
+                fputc('\n', out);
             }
         }
     } else {
-        printf("%*s", indent, "");
-        print_scalar(v);
-        putchar('\n');
+        fprintf(out, "%*s", indent, "");
+        print_scalar(out, v);
+        fputc('\n', out);
     }
+}
+
+/* An object inside a list: its first line follows the "- " already printed,
+ * so it is rendered to memory and its first indentation dropped. */
+static void print_object_item(FILE *out, const json_t *o, int indent)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return;
+    print_value(mem, o, indent);
+    fclose(mem);
+    fputs(buf + (len >= (size_t)indent ? (size_t)indent : 0), out);
+    free(buf);
 }
 
 void cli_print_human(const char *json)
@@ -130,7 +147,7 @@ void cli_print_human(const char *json)
         puts(json);
         return;
     }
-    print_value(j, 0);
+    print_value(stdout, j, 0);
     json_decref(j);
 }
 
