@@ -420,8 +420,10 @@ static size_t lex_string(parser *p, size_t i)
     char q = s[i];
     while (j < n && s[j] != q) {
         if (s[j] == '\\') {
-            if (j + 1 >= n)
+            if (j + 1 >= n) {
+                j = n; /* a backslash at the end escapes nothing */
                 break;
+            }
             char c = s[j + 1];
             if (c != '\\' && c != '\'' && c != '"') {
                 char sn[200];
@@ -725,7 +727,8 @@ static int lookup_fn(const char *name, size_t len)
 static int check_window(parser *p, const char *fname, const fs_expr_node *arg, size_t start,
                         size_t end, int *window)
 {
-    int is_int = arg->kind == FS_EN_NUM;
+    /* The argument must be the literal alone: "(5)" and "5.0" are not window lengths. */
+    int is_int = arg->kind == FS_EN_NUM && start == (size_t)arg->col - 1 && end == start + (size_t)arg->len;
     for (int i = 0; is_int && i < arg->len; i++)
         is_int = is_digit(p->text[arg->col - 1 + i]);
     if (!is_int || arg->num < 1) {

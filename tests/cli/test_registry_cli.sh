@@ -37,7 +37,8 @@ check "missing file" run 2 "$FSTORE" --dir "$D" apply "$TMP/none.yaml"
 check "missing file message" contains "$ERR" "none.yaml"
 
 check "apply example" run 0 "$FSTORE" --dir "$D" apply examples/features.yaml
-check "apply prints a diff" contains "$OUT" "added, 0 changed, 0 removed"
+check "apply prints a diff" contains "$OUT" "+ view     technical (v1)"
+check "apply prints counts" contains "$OUT" "0 removed"
 cp "$D/catalog.json" "$TMP/catalog.before"
 check "second apply" run 0 "$FSTORE" --dir "$D" apply examples/features.yaml
 check "second apply says nothing to change" contains "$OUT" "Nothing to change"
