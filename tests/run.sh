@@ -34,7 +34,7 @@ for t in "$build"/tests/test_*; do
   [ -x "$t" ] || continue
   run_one "$(basename "$t")" "$t"
 done
-for t in tests/cli/*.sh; do
+for t in tests/cli/test_*.sh; do
   [ -f "$t" ] || continue
   run_one "$(basename "$t")" bash "$t"
 done
