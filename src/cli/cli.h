@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "fstore.h"
 
 /* Exit statuses: a fixed contract for scripts (docs/cli.md). */
@@ -51,6 +53,8 @@ int cli_error(const cli *c, int code, const char *fmt, ...) __attribute__((forma
 
 /* Prints a JSON text followed by a newline. */
 void cli_print_json(const char *json);
+/* Prints a JSON value (indented, keys in insertion order) and releases it. */
+void cli_emit_json(json_t *value);
 
 /* Renders JSON text for people: "key: value" lines, nested blocks indented. */
 void cli_print_human(const char *json);

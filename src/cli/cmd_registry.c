@@ -68,10 +68,7 @@ static int run_apply(cli *c)
             }
             json_object_set_new(o, "status", json_string(fs_strerror(rc)));
             json_object_set_new(o, "errors", errs);
-            char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            cli_print_json(s);
-            free(s);
-            json_decref(o);
+            cli_emit_json(o);
         } else {
             fprintf(stderr, "%s\n", msg);
         }
@@ -100,10 +97,7 @@ static int run_apply(cli *c)
             json_array_append_new(items, it);
         }
         json_object_set_new(o, "items", items);
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        cli_print_json(s);
-        free(s);
-        json_decref(o);
+        cli_emit_json(o);
     } else if (!changes) {
         printf("Nothing to change: %zu definitions unchanged (catalog generation %lld)\n",
                r->count[FS_CHANGE_UNCHANGED], (long long)r->generation);
@@ -184,10 +178,7 @@ static int run_ls(cli *c)
             json_object_set_new(o, "description", json_string(rows[i].description));
             json_array_append_new(a, o);
         }
-        char *s = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        cli_print_json(s);
-        free(s);
-        json_decref(a);
+        cli_emit_json(a);
     } else {
         int wname = 4;
         for (size_t i = 0; i < n; i++)

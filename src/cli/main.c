@@ -39,6 +39,15 @@ int cli_error(const cli *c, int code, const char *fmt, ...)
 
 void cli_print_json(const char *json) { printf("%s\n", json); }
 
+void cli_emit_json(json_t *value)
+{
+    char *s = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    if (s)
+        cli_print_json(s);
+    free(s);
+    json_decref(value);
+}
+
 static void print_value(FILE *out, const json_t *v, int indent);
 static void print_object_item(FILE *out, const json_t *o, int indent);
 

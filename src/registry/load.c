@@ -59,6 +59,18 @@ static const char *scalar(ld *L, const fs_node *n, const char *ctx, const char *
     return n->str;
 }
 
+/* The scalar value of an optional key: NULL when absent or null (or not a
+ * scalar, which is reported); *node_out receives its node for messages. */
+static const char *opt_scalar(ld *L, const fs_node *map, const char *key, const char *ctx,
+                              const fs_node **node_out)
+{
+    const fs_node *n = fs_node_get(map, key);
+    *node_out = n;
+    if (!n || fs_node_is_null(n))
+        return NULL;
+    return scalar(L, n, ctx, key);
+}
+
 static const char *get_str(ld *L, const fs_node *map, const char *key, int required, const char *ctx)
 {
     const fs_node *n = fs_node_get(map, key);
@@ -85,10 +97,8 @@ static const char *get_name(ld *L, const fs_node *map, const char *key, const ch
 
 static int get_bool(ld *L, const fs_node *map, const char *key, int def, const char *ctx)
 {
-    const fs_node *n = fs_node_get(map, key);
-    if (!n || fs_node_is_null(n))
-        return def;
-    const char *s = scalar(L, n, ctx, key);
+    const fs_node *n;
+    const char *s = opt_scalar(L, map, key, ctx, &n);
     if (!s)
         return def;
     if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes") || !strcmp(s, "on"))
@@ -102,10 +112,8 @@ static int get_bool(ld *L, const fs_node *map, const char *key, int def, const c
 static fs_opt_num get_num(ld *L, const fs_node *map, const char *key, const char *ctx)
 {
     fs_opt_num o = {0, 0};
-    const fs_node *n = fs_node_get(map, key);
-    if (!n || fs_node_is_null(n))
-        return o;
-    const char *s = scalar(L, n, ctx, key);
+    const fs_node *n;
+    const char *s = opt_scalar(L, map, key, ctx, &n);
     if (!s)
         return o;
     if (fs_parse_double(s, n->len, &o.v) != FS_OK || o.v != o.v)
@@ -117,10 +125,8 @@ static fs_opt_num get_num(ld *L, const fs_node *map, const char *key, const char
 
 static int64_t get_duration(ld *L, const fs_node *map, const char *key, int64_t def, const char *ctx)
 {
-    const fs_node *n = fs_node_get(map, key);
-    if (!n || fs_node_is_null(n))
-        return def;
-    const char *s = scalar(L, n, ctx, key);
+    const fs_node *n;
+    const char *s = opt_scalar(L, map, key, ctx, &n);
     if (!s)
         return def;
     int64_t ns;
