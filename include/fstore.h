@@ -66,8 +66,8 @@ void fs_free(void *ptr);
 typedef struct fs_store fs_store;
 
 /* Creates an fstore data directory at `dir` (and its parents) holding an empty
- * catalog with the built-in definitions (entity `market`, sources `candles`,
- * `signals`, `retrain_queue`). Initializing a directory that is already an
+ * catalog with the built-in definitions (entities `market` and `signal`,
+ * sources `candles`, `signals`, `retrain_queue`). Initializing a directory that is already an
  * fstore data directory changes nothing and returns FS_OK, so scripts can call
  * it unconditionally.
  * @param[in] dir      path of the data directory

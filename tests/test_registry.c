@@ -243,6 +243,19 @@ TEST(structural_mistakes)
         {"services: [{name: s, features: [v]}, {name: s, features: [v]}]\n", "service 's' is defined twice"},
         {"a: &x [*x]\n", "defs.yaml:1:4: nesting deeper than 64 levels (or a recursive alias)"},
         {"views: &x\n  - name: v\n    features: *x\n", "recursive alias"},
+        {"sources: [{name: candles, retention: 1d}, {name: candles}]\n", "source 'candles' is defined twice"},
+        {"views:\n  - name: v\n    entity: market\n    source: candles\n    features: [{name: a, from: c, max: .inf}]\n",
+         "'max' must be a finite number, got '.inf'"},
+        {"views:\n  - name: v\n    entity: market\n    source: candles\n    features: [{name: a, from: c, type: boolean, min: 0}]\n",
+         "min/max apply to numeric features only"},
+        {"sources:\n  - name: s\n    entity: market\n    timestamp: ts\n    columns: [{name: symbol, type: string, nullable: true}, {name: tf, type: string}, {name: ts, type: timestamp}]\n",
+         "join key column 'symbol' cannot be nullable"},
+        {"sources:\n  - name: s\n    entity: market\n    timestamp: ts\n    columns: [{name: symbol, type: string}, {name: tf, type: string}, {name: ts, type: timestamp, nullable: true}]\n",
+         "timestamp column 'ts' cannot be nullable"},
+        {"sources:\n  - name: s\n    entity: market\n    timestamp: ts\n    columns: [{name: symbol, type: string}, {name: tf, type: string}, {name: ts, type: timestamp}, {name: e, type: json}]\n"
+         "views:\n  - name: v\n    entity: market\n    source: s\n    features: [{name: emb, type: \"vector[3]\", from: e}]\n"
+         "contracts:\n  - name: c\n    features: [{feature: v:emb, type: \"vector[4]\"}]\n",
+         "expects v:emb to be vector[4], but it is declared vector[3]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fs_diag d = {0};
@@ -254,6 +267,33 @@ TEST(structural_mistakes)
         fs_registry_free(r);
         fs_diag_free(&d);
     }
+}
+
+/* A forbidden key on a built-in is reported once, and not applied (which
+ * would only add follow-on errors pointing into the built-ins' text). */
+TEST(builtin_overlay_reports_once)
+{
+    fs_diag d = {0};
+    fs_registry *r = load_yaml("sources:\n  - name: candles\n    columns: []\n", &d);
+    CHECK(r == NULL);
+    CHECK_INT(d.count, 1);
+    CHECK_CONTAINS(fs_diag_str(&d), "defs.yaml:3:5: built-in source 'candles': 'columns' of a built-in cannot be changed");
+    fs_diag_free(&d);
+}
+
+/* Expression errors inside block scalars name the value's start, not a
+ * column past the end of some line. */
+TEST(expression_error_positions)
+{
+    const char *y = "views:\n  - name: v\n    entity: market\n    source: candles\n    features:\n"
+                    "      - name: a\n        expr: >-\n          c +\n          * 2\n"
+                    "      - name: b\n        expr: \"c + ) \"\n";
+    fs_diag d = {0};
+    fs_registry *r = load_yaml(y, &d);
+    CHECK(r == NULL);
+    CHECK_CONTAINS(fs_diag_str(&d), "defs.yaml:7:15: view 'v', feature 'a': expression column");
+    CHECK_CONTAINS(fs_diag_str(&d), "defs.yaml:11:20: view 'v', feature 'b': expression column 5");
+    fs_diag_free(&d);
 }
 
 TEST(hostile_yaml_fails_cleanly)
@@ -341,9 +381,9 @@ TEST(canonical_json_round_trips)
     /* Spelling a default or a number differently is not a different definition. */
     fs_registry_free(r2);
     const char *a = "views:\n  - name: v\n    entity: market\n    source: candles\n"
-                    "    features: [{name: r, indicator: rsi, params: {period: 14}}]\n";
+                    "    features: [{name: r, indicator: rsi}]\n"; /* period 14 is rsi's default */
     const char *b = "views:\n  - name: v\n    entity: market\n    source: candles\n    ttl: 0\n    online: false\n"
-                    "    features: [{name: r, type: numeric, indicator: rsi, params: {period: 1.4e1}}]\n";
+                    "    features: [{name: r, type: numeric, indicator: rsi, params: {period: 1.4e1}, input: c, output: value}]\n";
     fs_registry *ra = load_yaml(a, &d), *rb = load_yaml(b, &d);
     CHECK(ra && rb);
     if (ra && rb) {
@@ -798,6 +838,8 @@ int main(void)
     RUN(every_error_listed_with_position);
     RUN(syntax_error_has_position);
     RUN(structural_mistakes);
+    RUN(builtin_overlay_reports_once);
+    RUN(expression_error_positions);
     RUN(hostile_yaml_fails_cleanly);
     RUN(dependency_cycles_detected);
     RUN(canonical_json_round_trips);

@@ -374,12 +374,7 @@ static void feature_upstream(const fs_registry *r, const fs_view_def *v, const f
     case FS_PROD_INDICATOR: {
         const fs_indicator_spec *spec = fs_indicator_find(f->indicator);
         for (int k = 0; spec && k < spec->n_inputs; k++) {
-            const char *col = spec->inputs[k].default_column;
-            for (size_t i = 0; i < f->n_inputs; i++)
-                if ((!*f->inputs[i].key && spec->n_inputs == 1) ||
-                    strcmp(f->inputs[i].key, spec->inputs[k].role) == 0)
-                    col = f->inputs[i].value;
-            snprintf(q, sizeof q, "%s.%s", v->source, col);
+            snprintf(q, sizeof q, "%s.%s", v->source, fs_feature_input_column(f, spec, k));
             push_ref(up, "column", q, spec->inputs[k].role);
         }
         break;

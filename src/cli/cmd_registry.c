@@ -28,9 +28,10 @@ const cli_command cmd_init = {
     .name = "init",
     .args = "",
     .summary = "create a data directory (--dir) with the built-in definitions",
-    .help = "Creates the data directory and its catalog, holding the built-in entity 'market'\n"
-            "and sources 'candles', 'signals' and 'retrain_queue'. Running it on an existing\n"
-            "data directory changes nothing.\n",
+    .help = "Creates the data directory and its catalog, holding the built-in entities\n"
+            "'market' (symbol, tf) and 'signal' (signal_id) and the sources 'candles',\n"
+            "'signals' and 'retrain_queue'. Running it on an existing data directory\n"
+            "changes nothing.\n",
     .max_args = 0,
     .run = run_init,
 };

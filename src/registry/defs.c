@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "compute/indicator_spec.h"
+
 static const char *const col_type_names[FS_COL_TYPE_COUNT] = {
     "int64", "float64", "string", "bool", "timestamp", "json",
 };
@@ -77,6 +79,17 @@ const fs_feature_def *fs_reg_feature(const fs_registry *r, const char *qualified
         }
     }
     return NULL;
+}
+
+const char *fs_feature_input_column(const fs_feature_def *f, const fs_indicator_spec *spec,
+                                    int role_index)
+{
+    const char *col = spec->inputs[role_index].default_column;
+    for (size_t i = 0; i < f->n_inputs; i++)
+        if ((!*f->inputs[i].key && spec->n_inputs == 1) ||
+            strcmp(f->inputs[i].key, spec->inputs[role_index].role) == 0)
+            col = f->inputs[i].value;
+    return col;
 }
 
 void fs_registry_free(fs_registry *r)

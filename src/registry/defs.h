@@ -181,6 +181,13 @@ const fs_feature_def *fs_view_feature(const fs_view_def *v, const char *name);
 const fs_feature_def *fs_reg_feature(const fs_registry *r, const char *qualified,
                                      const fs_view_def **view_out);
 
+/* The column an indicator feature reads for input role `role_index` of its
+ * indicator: the feature's override (`inputs: {role: col}`, or `input: col`
+ * for a single-input indicator), else the role's default column. */
+struct fs_indicator_spec;
+const char *fs_feature_input_column(const fs_feature_def *f, const struct fs_indicator_spec *spec,
+                                    int role_index);
+
 void fs_registry_free(fs_registry *r);
 
 #endif

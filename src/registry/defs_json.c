@@ -78,38 +78,54 @@ static json_t *source_json(const fs_source_def *s)
     return o;
 }
 
-/* Indicator parameters as typed values; the role of `input:` spelled out. */
+/* An indicator in full: every parameter (defaults filled in), the output
+ * only when there is a choice, and every input role with its column, so that
+ * writing a default explicitly is not a different definition. */
 static void indicator_json(json_t *o, const fs_feature_def *f)
 {
     set_str(o, "indicator", f->indicator);
     const fs_indicator_spec *spec = fs_indicator_find(f->indicator);
-    if (f->n_params) {
+    if (!spec) { /* not valid: the loader reported it; keep what was written */
         json_t *p = json_object();
-        for (size_t i = 0; i < f->n_params; i++) {
-            int pi = spec ? fs_indicator_param_index(spec, f->params[i].key) : -1;
-            double v;
-            char msg[8];
-            if (pi >= 0 && spec->params[pi].type != FS_PARAM_STRING &&
-                fs_indicator_parse_param(spec, pi, f->params[i].value, &v, msg, sizeof msg) == 0)
-                json_object_set_new(p, f->params[i].key,
-                                    spec->params[pi].type == FS_PARAM_INT ? json_integer((json_int_t)v)
-                                                                          : json_real(v));
-            else
-                json_object_set_new(p, f->params[i].key, json_string(f->params[i].value));
-        }
+        for (size_t i = 0; i < f->n_params; i++)
+            json_object_set_new(p, f->params[i].key, json_string(f->params[i].value));
         json_object_set_new(o, "params", p);
+        set_str(o, "output", f->output);
+        return;
     }
-    set_str(o, "output", f->output);
-    if (f->n_inputs) {
-        json_t *in = json_object();
-        for (size_t i = 0; i < f->n_inputs; i++) {
-            const char *role = f->inputs[i].key;
-            if (!*role && spec && spec->n_inputs == 1)
-                role = spec->inputs[0].role;
-            json_object_set_new(in, role, json_string(f->inputs[i].value));
+    json_t *p = json_object();
+    for (int k = 0; k < spec->n_params; k++) {
+        const fs_indicator_param *ps = &spec->params[k];
+        const char *given = NULL;
+        for (size_t i = 0; i < f->n_params; i++)
+            if (strcmp(f->params[i].key, ps->name) == 0)
+                given = f->params[i].value;
+        double v = ps->def;
+        char msg[8];
+        if (ps->type == FS_PARAM_STRING) {
+            if (given)
+                json_object_set_new(p, ps->name, json_string(given));
+            continue;
         }
-        json_object_set_new(o, "inputs", in);
+        if (given && fs_indicator_parse_param(spec, k, given, &v, msg, sizeof msg) != 0) {
+            json_object_set_new(p, ps->name, json_string(given));
+            continue;
+        }
+        if (v != v)
+            continue; /* a required parameter that is missing: reported by the loader */
+        json_object_set_new(p, ps->name,
+                            ps->type == FS_PARAM_INT ? json_integer((json_int_t)v) : json_real(v));
     }
+    if (json_object_size(p))
+        json_object_set_new(o, "params", p);
+    else
+        json_decref(p);
+    if (spec->n_outputs > 1)
+        set_str(o, "output", f->output);
+    json_t *in = json_object();
+    for (int k = 0; k < spec->n_inputs; k++)
+        json_object_set_new(in, spec->inputs[k].role, json_string(fs_feature_input_column(f, spec, k)));
+    json_object_set_new(o, "inputs", in);
 }
 
 static json_t *feature_json(const fs_feature_def *f)

@@ -15,6 +15,7 @@
 #include "fstore.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,8 +117,8 @@ static fs_opt_num get_num(ld *L, const fs_node *map, const char *key, const char
     const char *s = opt_scalar(L, map, key, ctx, &n);
     if (!s)
         return o;
-    if (fs_parse_double(s, n->len, &o.v) != FS_OK || o.v != o.v)
-        ERR(L, n, "%s: '%s' must be a number, got '%s'", ctx, key, s);
+    if (fs_parse_double(s, n->len, &o.v) != FS_OK || !isfinite(o.v))
+        ERR(L, n, "%s: '%s' must be a finite number, got '%s'", ctx, key, s);
     else
         o.set = 1;
     return o;
@@ -407,6 +408,8 @@ static void load_feature(ld *L, const fs_node *m, fs_feature_def *f, const char 
     f->max = get_num(L, m, "max", ctx);
     if (f->min.set && f->max.set && f->min.v > f->max.v)
         ERR(L, fs_node_get(m, "min"), "%s: min %g is greater than max %g", ctx, f->min.v, f->max.v);
+    if ((f->min.set || f->max.set) && f->type != FS_FT_NUMERIC)
+        ERR(L, m, "%s: min/max apply to numeric features only", ctx);
 
     f->from = get_str(L, m, "from", 0, ctx);
     f->indicator = get_str(L, m, "indicator", 0, ctx);
@@ -552,8 +555,18 @@ static const fs_node *find_named(const fs_node *list, const char *name)
     return NULL;
 }
 
-/* base with the pairs of `over` replacing or adding keys. */
-static fs_node *overlay(fs_arena *a, const fs_node *base, const fs_node *over)
+static int in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+/* base with the allowed pairs of `over` replacing or adding keys (the others
+ * were reported; applying them would only add follow-on errors). */
+static fs_node *overlay(fs_arena *a, const fs_node *base, const fs_node *over,
+                        const char *const *allowed)
 {
     fs_node *m = fs_arena_alloc(a, sizeof *m);
     if (!m)
@@ -564,13 +577,14 @@ static fs_node *overlay(fs_arena *a, const fs_node *base, const fs_node *over)
         return NULL;
     m->n = 0;
     for (size_t i = 0; i < base->n; i++) {
-        const fs_node *v = fs_node_get(over, base->items[2 * i]->str);
+        const char *key = base->items[2 * i]->str;
+        const fs_node *v = in_list(allowed, key) ? fs_node_get(over, key) : NULL;
         m->items[2 * m->n] = base->items[2 * i];
         m->items[2 * m->n + 1] = v ? (fs_node *)v : base->items[2 * i + 1];
         m->n++;
     }
     for (size_t i = 0; i < over->n; i++)
-        if (!fs_node_get(base, over->items[2 * i]->str)) {
+        if (in_list(allowed, over->items[2 * i]->str) && !fs_node_get(base, over->items[2 * i]->str)) {
             m->items[2 * m->n] = over->items[2 * i];
             m->items[2 * m->n + 1] = over->items[2 * i + 1];
             m->n++;
@@ -596,14 +610,13 @@ static fs_node *merge_section(ld *L, const fs_node *builtin, const fs_node *user
             const char *ctx = ctxf(L, "built-in %s '%s'", what, fs_node_get(b, "name")->str);
             for (size_t k = 0; k < u->n; k++) {
                 const char *key = u->items[2 * k]->str;
-                size_t j = 0;
-                while (overlay_keys[j] && strcmp(overlay_keys[j], key) != 0)
-                    j++;
-                if (!overlay_keys[j])
+                if (!in_list(overlay_keys, key))
                     ERR(L, u->items[2 * k],
                         "%s: '%s' of a built-in cannot be changed; a re-declaration may set only "
-                        "its policies and description",
-                        ctx, key);
+                        "%s",
+                        ctx, key, what[0] == 's' ? "chunk_interval, retention, compress_after, "
+                                                    "description, owner and tags"
+                                                  : "description and tags");
             }
             const fs_node *jk = fs_node_get(u, "join_keys");
             if (jk) { /* re-stating the built-in's keys is fine, changing them is not */
@@ -615,7 +628,7 @@ static fs_node *merge_section(ld *L, const fs_node *builtin, const fs_node *user
                 if (!same)
                     ERR(L, jk, "%s: join_keys of a built-in cannot be changed", ctx);
             }
-            out->items[out->n++] = overlay(a, b, u);
+            out->items[out->n++] = overlay(a, b, u, overlay_keys);
         } else {
             out->items[out->n++] = (fs_node *)b;
         }
@@ -623,8 +636,11 @@ static fs_node *merge_section(ld *L, const fs_node *builtin, const fs_node *user
     for (size_t i = 0; user && i < user->n; i++) {
         const fs_node *u = user->items[i];
         const fs_node *nm = fs_node_get(u, "name");
-        if (builtin && nm && nm->kind == FS_NODE_SCALAR && find_named(builtin, nm->str))
+        if (builtin && nm && nm->kind == FS_NODE_SCALAR && find_named(builtin, nm->str)) {
+            if (find_named(user, nm->str) != u) /* only the first was overlaid */
+                ERR(L, u, "%s '%s' is defined twice", what, nm->str);
             continue;
+        }
         out->items[out->n++] = (fs_node *)u;
     }
     return out;

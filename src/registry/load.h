@@ -1,9 +1,10 @@
 /* Loading a registry: YAML or catalog JSON text -> validated definitions.
  *
- * A user file is merged with the built-in definitions (entity `market`,
- * sources `candles`, `signals`, `retrain_queue`) first: a user file may
- * re-declare a built-in source only to set its policies (chunk_interval,
- * retention, compress_after, description). The catalog holds a complete
+ * A user file is merged with the built-in definitions (entities `market` and
+ * `signal`, sources `candles`, `signals`, `retrain_queue`) first: a user file
+ * may re-declare a built-in source only to set chunk_interval, retention,
+ * compress_after, description, owner and tags, and a built-in entity only its
+ * description and tags. The catalog holds a complete
  * registry written by fstore itself and is loaded as is.
  *
  * Every problem is reported to `diag` as "file:line:column: message" and

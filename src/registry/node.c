@@ -50,6 +50,8 @@ static fs_node *yaml_convert(yaml_ctx *c, yaml_node_t *y, int depth)
                                   y->data.scalar.length);
         n->len = y->data.scalar.length;
         n->quoted = y->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+        n->block = y->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                   y->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
         break;
     case YAML_SEQUENCE_NODE: {
         n = node_new(c->arena, FS_NODE_SEQ, line, col);

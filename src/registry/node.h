@@ -17,6 +17,7 @@ struct fs_node {
     fs_node_kind kind;
     int line, col;   /* 1-based position in the source; 0 when it has none (JSON) */
     int quoted;      /* scalar was quoted: always a string, never null/bool/number */
+    int block;       /* scalar was a block scalar (| or >): columns inside it do not map to the line */
     const char *str; /* scalar text, NUL-terminated (may contain NULs: see len) */
     size_t len;
     fs_node **items; /* SEQ: the items; MAP: key0, value0, key1, value1, ... */

@@ -49,6 +49,9 @@ static void validate_source(const fs_registry *r, fs_diag *d, const fs_source_de
         else if (c->type != FS_COL_STRING && c->type != FS_COL_INT64)
             ERR(r, d, c->node, "source '%s': join key column '%s' must be string or int64", s->name,
                 c->name);
+        else if (c->nullable)
+            ERR(r, d, c->node, "source '%s': join key column '%s' cannot be nullable: every row "
+                "must name its entity", s->name, c->name);
     }
     if (s->timestamp) {
         const fs_column_def *c = fs_source_column(s, s->timestamp);
@@ -59,6 +62,9 @@ static void validate_source(const fs_registry *r, fs_diag *d, const fs_source_de
             ERR(r, d, at_key(s->node, "timestamp"),
                 "source '%s': timestamp column '%s' must have type timestamp, not %s", s->name,
                 s->timestamp, fs_col_type_name(c->type));
+        else if (c->nullable)
+            ERR(r, d, c->node, "source '%s': timestamp column '%s' cannot be nullable: every row "
+                "needs its event time", s->name, c->name);
     }
     if (s->available_after && *s->available_after) {
         const fs_column_def *c = fs_source_column(s, s->available_after);
@@ -156,7 +162,9 @@ static void expr_error(const fs_registry *r, fs_diag *d, const fs_feature_def *f
 {
     const fs_node *n = at_key(f->node, "expr");
     fs_node where = n ? *n : (fs_node){0};
-    if (where.line > 0 && !strchr(f->expr, '\n'))
+    /* The expression's column maps onto the line only for a one-line plain or
+     * quoted scalar without escapes; otherwise the value's start is named. */
+    if (where.line > 0 && !where.block && !strchr(f->expr, '\n') && !strchr(f->expr, '\\'))
         where.col += err->col - 1 + (where.quoted ? 1 : 0);
     ERR(r, d, n ? &where : NULL, "view '%s', feature '%s': expression column %d: %s%s", view,
         f->name, err->col, err->msg, extra ? extra : "");
@@ -459,10 +467,15 @@ int fs_registry_validate(const fs_registry *r, fs_diag *d)
                     "contract '%s': unknown feature '%s' (write it as view:feature)", c->name, x->feature);
                 continue;
             }
-            if (x->type && strcmp(x->type, fs_feature_type_name(f->type)) != 0)
+            char declared[32];
+            if (f->type == FS_FT_VECTOR)
+                snprintf(declared, sizeof declared, "vector[%d]", f->vector_len);
+            else
+                snprintf(declared, sizeof declared, "%s", fs_feature_type_name(f->type));
+            if (x->type && strcmp(x->type, declared) != 0)
                 ERR(r, d, at_key(x->node, "type"),
                     "contract '%s': expects %s to be %s, but it is declared %s", c->name, x->feature,
-                    x->type, fs_feature_type_name(f->type));
+                    x->type, declared);
         }
     }
     return d->count - before;
