@@ -11,7 +11,8 @@ dir=demo-data
 export FSTORE_DIR=$dir
 rm -rf "$dir"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
 step "$fstore" init
 step "$fstore" apply examples/features.yaml
