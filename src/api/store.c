@@ -180,11 +180,12 @@ typedef struct {
     int oom;
 } list_ctx;
 
-/* The fields a listing shows for one definition. */
+/* The fields a listing shows for one definition; `vec` holds a vector type's
+ * name (no static buffer: handles may list from several threads at once). */
 static void def_summary(const fs_registry *r, fs_kind kind, const char *name, const char **category,
-                        const char **type, const char **description, fs_strlist *tags)
+                        const char **type, const char **description, fs_strlist *tags,
+                        char vec[32])
 {
-    static char vec[32];
     *category = *type = *description = "";
     *tags = (fs_strlist){NULL, 0};
     switch (kind) {
@@ -216,8 +217,8 @@ static void def_summary(const fs_registry *r, fs_kind kind, const char *name, co
         *tags = d->tags;
         *category = d->category ? d->category : "";
         if (d->type == FS_FT_VECTOR) {
-            snprintf(vec, sizeof vec, "vector[%d]", d->vector_len);
-            *type = vec; /* copied into the result right away */
+            snprintf(vec, 32, "vector[%d]", d->vector_len);
+            *type = vec;
         } else {
             *type = fs_feature_type_name(d->type);
         }
@@ -247,9 +248,10 @@ static void list_one(void *p, fs_kind kind, const char *name)
     const fs_list_filter *f = c->f;
     const char *category, *type, *description;
     fs_strlist tags;
+    char vec[32];
     if (f && f->kind >= 0 && (int)kind != f->kind)
         return;
-    def_summary(c->s->cat.reg, kind, name, &category, &type, &description, &tags);
+    def_summary(c->s->cat.reg, kind, name, &category, &type, &description, &tags, vec);
     if (f && f->category && (kind != FS_KIND_FEATURE || strcmp(category, f->category) != 0))
         return;
     if (f && f->tag && !has_tag(tags, f->tag))
