@@ -1,0 +1,65 @@
+/* Byte and bit buffers for the codecs: a growable writer, and a reader whose
+ * every read is bounds-checked, so that corrupt or hostile bytes make a codec
+ * return FS_E_CORRUPT instead of reading past the end (TimescaleDB's
+ * "consume" discipline). Multi-byte integers are little-endian on disk
+ * whatever the host; varints are LEB128 (7 bits a byte, low bits first). */
+#ifndef FS_CODEC_BUF_H
+#define FS_CODEC_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- writing ---- */
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    int oom;          /* an allocation failed; later writes are dropped */
+    uint64_t bitacc;  /* bit writer: pending bits, low bits first */
+    unsigned bitcount;
+} fs_wbuf;
+
+void fs_wbuf_free(fs_wbuf *w);
+void fs_wbuf_bytes(fs_wbuf *w, const void *p, size_t n);
+void fs_wbuf_u8(fs_wbuf *w, uint8_t v);
+void fs_wbuf_u32(fs_wbuf *w, uint32_t v);
+void fs_wbuf_u64(fs_wbuf *w, uint64_t v);
+void fs_wbuf_varint(fs_wbuf *w, uint64_t v);
+/* Zigzag-encoded signed varint: small magnitudes of either sign stay short. */
+void fs_wbuf_svarint(fs_wbuf *w, int64_t v);
+/* Appends the low `nbits` (0..64) of v to the bit stream. */
+void fs_wbuf_bits(fs_wbuf *w, uint64_t v, unsigned nbits);
+/* Pads the bit stream to a whole byte (zeros) and flushes it. */
+void fs_wbuf_bits_flush(fs_wbuf *w);
+/* FS_OK, or FS_E_NOMEM when any write failed. */
+int fs_wbuf_status(const fs_wbuf *w);
+
+/* ---- reading ---- */
+
+typedef struct {
+    const uint8_t *data;
+    size_t len, pos;
+    uint64_t bitacc;
+    unsigned bitcount;
+    int corrupt; /* set by the first failed read; reads after it return 0 */
+} fs_rbuf;
+
+void fs_rbuf_init(fs_rbuf *r, const void *data, size_t len);
+/* Each returns 0 on success and -1 (setting r->corrupt) when the input ends
+ * early or is malformed (a varint longer than 10 bytes). */
+int fs_rbuf_bytes(fs_rbuf *r, void *out, size_t n);
+int fs_rbuf_u8(fs_rbuf *r, uint8_t *v);
+int fs_rbuf_u32(fs_rbuf *r, uint32_t *v);
+int fs_rbuf_u64(fs_rbuf *r, uint64_t *v);
+int fs_rbuf_varint(fs_rbuf *r, uint64_t *v);
+int fs_rbuf_svarint(fs_rbuf *r, int64_t *v);
+int fs_rbuf_bits(fs_rbuf *r, unsigned nbits, uint64_t *v);
+/* Drops the rest of a partly read byte: the next read starts on a byte. */
+void fs_rbuf_bits_align(fs_rbuf *r);
+/* Borrow `n` bytes in place (no copy); NULL when fewer remain. */
+const uint8_t *fs_rbuf_take(fs_rbuf *r, size_t n);
+
+static inline uint64_t fs_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t fs_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+#endif
