@@ -109,8 +109,9 @@ int fs_apply_text(fs_store *s, const char *name, const char *text, size_t len, u
     int rc;
     fs_registry *next = fs_registry_load(name, text ? text : "", len, FS_LOAD_YAML_USER, &diag);
     if (!next) {
-        /* A syntax error stops parsing; anything else is a definition problem. */
-        rc = strstr(fs_diag_str(&diag), "YAML syntax error") ? FS_E_PARSE : FS_E_INVALID_DEF;
+        /* Text that is not well-formed YAML is a parse error; anything else
+         * is a problem with the definitions. */
+        rc = diag.parse_errors ? FS_E_PARSE : FS_E_INVALID_DEF;
         fail(s, rc, fs_diag_str(&diag));
         /* The detail is one line per error; drop the trailing newline. */
         if (s->errmsg.len && s->errmsg.buf[s->errmsg.len - 1] == '\n')

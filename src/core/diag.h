@@ -7,8 +7,9 @@
 #include "core/strbuf.h"
 
 typedef struct {
-    fs_strbuf text; /* messages, one per line */
+    fs_strbuf text;   /* messages, one per line */
     int count;
+    int parse_errors; /* of count, those where the text was not even well-formed */
 } fs_diag;
 
 /* Adds "file:line:col: message". line/col are 1-based; 0 omits them. */

@@ -126,6 +126,7 @@ fs_node *fs_node_from_yaml(fs_arena *arena, const char *name, const char *text, 
         fs_diag_add(diag, name, (int)parser.problem_mark.line + 1,
                     (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
                     parser.problem ? parser.problem : "unknown problem", *ctx ? " " : "", ctx);
+        diag->parse_errors++;
         yaml_parser_delete(&parser);
         return NULL;
     }
@@ -225,6 +226,7 @@ fs_node *fs_node_from_json(fs_arena *arena, const char *name, const char *text, 
     json_t *j = json_loadb(text, len, 0, &e);
     if (!j) {
         fs_diag_add(diag, name, e.line, e.column, "JSON error: %s", e.text);
+        diag->parse_errors++;
         return NULL;
     }
     fs_node *n = json_convert(arena, j, 0);
