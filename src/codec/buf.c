@@ -126,6 +126,10 @@ const uint8_t *fs_rbuf_take(fs_rbuf *r, size_t n)
         bad(r);
         return NULL;
     }
+    if (n == 0) { /* succeeds even over an empty (NULL) buffer, without pointer arithmetic on NULL */
+        static const uint8_t none;
+        return r->data ? r->data + r->pos : &none;
+    }
     const uint8_t *p = r->data + r->pos;
     r->pos += n;
     return p;
