@@ -129,7 +129,7 @@ TEST(point_in_time_matches_reference)
 {
     char *dir = temp_dir();
     fs_engine *e = NULL;
-    fs_engine_options o = {FS_SYNC_OFF};
+    fs_engine_options o = {FS_SYNC_OFF, 0};
     CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
     n_all = 0;
     for (int c = 0; c < 40; c++)
@@ -181,7 +181,7 @@ TEST(history_and_latest)
 {
     char *dir = temp_dir();
     fs_engine *e = NULL;
-    fs_engine_options o = {FS_SYNC_OFF};
+    fs_engine_options o = {FS_SYNC_OFF, 0};
     CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
     n_all = 0;
     for (int c = 0; c < 10; c++)
@@ -314,7 +314,7 @@ TEST(readers_see_a_consistent_watermark)
 {
     char *dir = temp_dir();
     fs_engine *e = NULL;
-    fs_engine_options o = {FS_SYNC_OFF};
+    fs_engine_options o = {FS_SYNC_OFF, 0};
     CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
     reader_arg args[3];
     pthread_t th[3];
@@ -343,12 +343,53 @@ TEST(readers_see_a_consistent_watermark)
     free(dir);
 }
 
+static int count_commit(void *ctx, const fs_commit_info *c)
+{
+    uint64_t *n = ctx;
+    if (c->seq == *n + 1 && strcmp(c->table, "t") == 0 && c->rows == 300 && c->time_ns > 0)
+        (*n)++;
+    return 0;
+}
+
+/* A read-only engine (another process's reader) sees the committed state
+ * while the writer is open, never modifies the log, and cannot commit. */
+TEST(read_only_reader_and_commit_log)
+{
+    char *dir = temp_dir();
+    fs_engine *w = NULL, *r = NULL;
+    fs_engine_options wo = {FS_SYNC_OFF, 0}, ro = {FS_SYNC_OFF, 1};
+    CHECK_INT(fs_engine_open(dir, &ro, &r, NULL, NULL), FS_OK); /* nothing written yet */
+    CHECK_INT(fs_engine_last_seq(r), 0);
+    fs_engine_close(r, NULL);
+    CHECK_INT(fs_engine_open(dir, &wo, &w, NULL, NULL), FS_OK);
+    n_all = 0;
+    for (int c = 0; c < 5; c++)
+        commit_random(w, 10, 300);
+    CHECK_INT(fs_engine_open(dir, &ro, &r, NULL, NULL), FS_OK);
+    CHECK_INT(fs_engine_last_seq(r), 5);
+    CHECK_INT(compare_queries(r, 10, 2000, 5), 0);
+    uint64_t n = 0;
+    CHECK_INT(fs_engine_commits(r, count_commit, &n), 0);
+    CHECK_INT(n, 5);
+    fs_batch b;
+    fs_batch_init(&b, COLS, 2);
+    fs_batch_add_row(&b, "E1:1m", 5, 0);
+    uint64_t seq;
+    CHECK(fs_engine_commit(r, "t", &b, &seq, NULL) != FS_OK);
+    fs_batch_free(&b);
+    fs_engine_close(r, NULL);
+    fs_engine_close(w, NULL);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     RUN(point_in_time_matches_reference);
     RUN(history_and_latest);
     RUN(sigkill_keeps_acknowledged_commits);
     RUN(readers_see_a_consistent_watermark);
+    RUN(read_only_reader_and_commit_log);
     free(all);
     TEST_EXIT();
 }

@@ -125,7 +125,7 @@ TEST(round_trip_and_reopen)
 TEST(segments_rotate_and_trim)
 {
     char *dir = temp_dir();
-    fs_wal_options o = {FS_SYNC_OFF, 0, 4096};
+    fs_wal_options o = {FS_SYNC_OFF, 0, 4096, 0};
     fs_wal *w = NULL;
     CHECK_INT(fs_wal_open(dir, &o, &w, NULL, NULL), FS_OK);
     CHECK_INT(append_n(w, 1000), 1000);
@@ -158,7 +158,7 @@ TEST(torn_tail_dropped)
 {
     char *dir = temp_dir();
     fs_wal *w = NULL;
-    fs_wal_options o = {FS_SYNC_OFF, 0, 0};
+    fs_wal_options o = {FS_SYNC_OFF, 0, 0, 0};
     CHECK_INT(fs_wal_open(dir, &o, &w, NULL, NULL), FS_OK);
     CHECK_INT(append_n(w, 50), 50);
     fs_wal_close(w, NULL);
@@ -188,7 +188,7 @@ TEST(corruption_stops_the_log_there)
 {
     char *dir = temp_dir();
     fs_wal *w = NULL;
-    fs_wal_options o = {FS_SYNC_OFF, 0, 8192};
+    fs_wal_options o = {FS_SYNC_OFF, 0, 8192, 0};
     CHECK_INT(fs_wal_open(dir, &o, &w, NULL, NULL), FS_OK);
     CHECK_INT(append_n(w, 300), 300);
     fs_wal_close(w, NULL);
@@ -254,7 +254,7 @@ TEST(sigkill_loses_no_acknowledged_record)
         if (pid == 0) {
             close(fds[0]);
             fs_wal *w = NULL;
-            fs_wal_options o = {FS_SYNC_ALWAYS, 0, 16384};
+            fs_wal_options o = {FS_SYNC_ALWAYS, 0, 16384, 0};
             if (fs_wal_open(dir, &o, &w, NULL, NULL) != FS_OK)
                 _exit(3);
             uint8_t buf[300];
@@ -310,7 +310,7 @@ TEST(full_disk_fails_append_cleanly)
         if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
             _exit(10);
         fs_wal *w = NULL;
-        fs_wal_options o = {FS_SYNC_ALWAYS, 0, 1 << 20};
+        fs_wal_options o = {FS_SYNC_ALWAYS, 0, 1 << 20, 0};
         if (fs_wal_open(dir, &o, &w, NULL, NULL) != FS_OK)
             _exit(11);
         uint8_t buf[300];
@@ -419,7 +419,7 @@ TEST(batch_and_off_policies)
 {
     char *dir = temp_dir();
     fs_wal *w = NULL;
-    fs_wal_options o = {FS_SYNC_BATCH, 4000, 0};
+    fs_wal_options o = {FS_SYNC_BATCH, 4000, 0, 0};
     CHECK_INT(fs_wal_open(dir, &o, &w, NULL, NULL), FS_OK);
     uint64_t seq;
     char buf[1000];
@@ -434,7 +434,7 @@ TEST(batch_and_off_policies)
     fs_wal_close(w, NULL);
     rm_rf(dir);
 
-    fs_wal_options off = {FS_SYNC_OFF, 0, 0};
+    fs_wal_options off = {FS_SYNC_OFF, 0, 0, 0};
     CHECK_INT(fs_wal_open(dir, &off, &w, NULL, NULL), FS_OK);
     for (int i = 0; i < 100; i++)
         CHECK_INT(fs_wal_append(w, buf, 1000, &seq, NULL), FS_OK);

@@ -16,12 +16,17 @@
  *     order that row has the greatest visible event_ts and, among equal
  *     event_ts, the greatest seq. The TTL bound is checked on it last.
  *  d) Readers take the read lock; the writer takes the write lock only to
- *     publish rows into the index, after the WAL made them durable. */
+ *     publish rows into the index, after the WAL made them durable.
+ *  e) A WAL record is: varint 1 (record format), svarint commit time (ns),
+ *     then the serialized batch (batch.c), so `fstore log` can list commits
+ *     with their time without a second file to keep in step. */
 #include "storage/engine.h"
 
 #include "codec/buf.h"
 #include "fstore.h"
 #include "registry/catalog.h"
+
+#include "core/timeutil.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -57,7 +62,26 @@ struct fs_engine {
     table_head *tables;
     size_t nt, capt;
     uint64_t last_seq;
+    fs_commit_info *commits;
+    size_t n_commits, cap_commits;
 };
+
+static table_head *find_table(fs_engine *e, const char *name);
+
+static int record_commit(fs_engine *e, uint64_t seq, int64_t time_ns, const char *table, uint64_t rows)
+{
+    if (e->n_commits == e->cap_commits) {
+        size_t cap = e->cap_commits ? 2 * e->cap_commits : 64;
+        fs_commit_info *p = realloc(e->commits, cap * sizeof *p);
+        if (!p)
+            return FS_E_NOMEM;
+        e->commits = p;
+        e->cap_commits = cap;
+    }
+    table_head *t = find_table(e, table); /* its name outlives the commit list */
+    e->commits[e->n_commits++] = (fs_commit_info){seq, time_ns, t ? t->name : "?", rows};
+    return FS_OK;
+}
 
 static uint64_t hash_key(const char *s, size_t n)
 {
@@ -254,7 +278,13 @@ static int replay_one(void *p, uint64_t seq, const void *payload, size_t len)
     const char *table = NULL;
     if (!b)
         return FS_E_NOMEM;
-    int rc = fs_batch_deserialize(payload, len, &table, b);
+    fs_rbuf r;
+    uint64_t format = 0;
+    int64_t time_ns = 0;
+    fs_rbuf_init(&r, payload, len);
+    int rc = fs_rbuf_varint(&r, &format) || format != 1 || fs_rbuf_svarint(&r, &time_ns)
+                 ? FS_E_CORRUPT
+                 : fs_batch_deserialize((const uint8_t *)payload + r.pos, len - r.pos, &table, b);
     if (rc != FS_OK) {
         /* The CRC matched, so this is not a torn write: refuse to guess. */
         fs_sb_printf(c->err, "write-ahead log record %llu (CRC valid) does not decode",
@@ -262,7 +292,10 @@ static int replay_one(void *p, uint64_t seq, const void *payload, size_t len)
         free(b);
         return FS_E_CORRUPT;
     }
+    uint64_t rows = b->n;
     rc = head_add(c->e, table, b, seq);
+    if (rc == FS_OK)
+        rc = record_commit(c->e, seq, time_ns, table, rows);
     if (rc != FS_OK)
         return rc;
     c->commits++;
@@ -286,7 +319,7 @@ int fs_engine_open(const char *dir, const fs_engine_options *opt, fs_engine **ou
     }
     pthread_rwlock_init(&e->lock, NULL);
     pthread_mutex_init(&e->commit_mu, NULL);
-    fs_wal_options wo = {opt ? opt->sync : FS_SYNC_ALWAYS, 0, 0};
+    fs_wal_options wo = {opt ? opt->sync : FS_SYNC_ALWAYS, 0, 0, opt && opt->read_only};
     int rc = fs_wal_open(waldir, &wo, &e->wal, &rec->wal, err);
     free(waldir);
     if (rc != FS_OK) {
@@ -327,6 +360,7 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err)
         free(t->name);
     }
     free(e->tables);
+    free(e->commits);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->commit_mu);
     free(e->dir);
@@ -360,6 +394,9 @@ int fs_engine_commit(fs_engine *e, const char *table, fs_batch *rows, uint64_t *
             goto fail_copy;
     }
     fs_wbuf w = {0};
+    int64_t now = fs_now_ns();
+    fs_wbuf_varint(&w, 1);
+    fs_wbuf_svarint(&w, now);
     if ((rc = fs_batch_serialize(rows, table, &w)) != FS_OK) {
         fs_wbuf_free(&w);
         goto fail_copy;
@@ -374,6 +411,8 @@ int fs_engine_commit(fs_engine *e, const char *table, fs_batch *rows, uint64_t *
     }
     pthread_rwlock_wrlock(&e->lock);
     rc = head_add(e, table, copy, seq);
+    if (rc == FS_OK)
+        rc = record_commit(e, seq, now, table, rows->n);
     if (rc == FS_OK)
         e->last_seq = seq;
     pthread_rwlock_unlock(&e->lock);
@@ -459,6 +498,16 @@ int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64
         if ((rc = fn(ctx, (fs_row_ref){th->batches[p.batch], p.row})) != 0)
             break;
     }
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+int fs_engine_commits(fs_engine *e, int (*fn)(void *ctx, const fs_commit_info *c), void *ctx)
+{
+    pthread_rwlock_rdlock(&e->lock);
+    int rc = 0;
+    for (size_t i = 0; i < e->n_commits && !rc; i++)
+        rc = fn(ctx, &e->commits[i]);
     pthread_rwlock_unlock(&e->lock);
     return rc;
 }

@@ -29,6 +29,7 @@ typedef struct fs_engine fs_engine;
 
 typedef struct {
     fs_sync_policy sync; /* default FS_SYNC_ALWAYS */
+    int read_only;       /* a reader: commits fail, the log is never modified */
 } fs_engine_options;
 
 /* What recovery did at open. */
@@ -77,6 +78,17 @@ int fs_engine_latest(fs_engine *e, const char *table, const char *entity, uint64
 typedef int (*fs_row_fn)(void *ctx, fs_row_ref row);
 int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                       uint64_t known_at, size_t limit, fs_row_fn fn, void *ctx);
+
+/* One commit, for `fstore log`. */
+typedef struct {
+    uint64_t seq;
+    int64_t time_ns; /* when it was committed */
+    const char *table;
+    uint64_t rows;
+} fs_commit_info;
+
+/* Calls fn for every commit in seq order (valid during the call). */
+int fs_engine_commits(fs_engine *e, int (*fn)(void *ctx, const fs_commit_info *c), void *ctx);
 
 /* Per-table counts for describe. */
 typedef struct {

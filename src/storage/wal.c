@@ -67,6 +67,7 @@ struct fs_wal {
     uint64_t sync_count;
     int syncing;
     int broken;
+    int read_only;
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -197,7 +198,8 @@ int fs_wal_open(const char *dir, const fs_wal_options *opts, fs_wal **out, fs_wa
     if (!rec)
         rec = &local;
     memset(rec, 0, sizeof *rec);
-    int rc = fs_mkdirs(dir, err);
+    int read_only = opts && opts->read_only;
+    int rc = read_only ? FS_OK : fs_mkdirs(dir, err);
     if (rc != FS_OK)
         return rc;
     fs_wal *w = calloc(1, sizeof *w);
@@ -209,10 +211,15 @@ int fs_wal_open(const char *dir, const fs_wal_options *opts, fs_wal **out, fs_wa
     w->opt.batch_bytes = opts && opts->batch_bytes ? opts->batch_bytes : (size_t)1 << 20;
     w->opt.segment_bytes = opts && opts->segment_bytes ? opts->segment_bytes : (size_t)64 << 20;
     w->fd = -1;
+    w->read_only = read_only;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->synced, NULL);
 
     DIR *d = opendir(dir);
+    if (!d && read_only && errno == ENOENT) { /* nothing written yet: an empty log */
+        *out = w;
+        return FS_OK;
+    }
     if (!d) {
         fs_sb_printf(err, "cannot list %s: %s", dir, strerror(errno));
         fs_wal_close(w, NULL);
@@ -259,6 +266,10 @@ int fs_wal_open(const char *dir, const fs_wal_options *opts, fs_wal **out, fs_wa
                      w->segs[i].first_seq, expect);
         }
         free(data);
+        if (bad && read_only) { /* a writer may be mid-append: stop here, change nothing */
+            keep = i + 1;
+            break;
+        }
         if (bad) {
             snprintf(rec->dropped_at, sizeof rec->dropped_at, "%s at offset %zu: %s",
                      w->segs[i].path, good_end, why);
@@ -296,7 +307,7 @@ int fs_wal_open(const char *dir, const fs_wal_options *opts, fs_wal **out, fs_wa
                                                  : (w->n_segs ? w->segs[0].first_seq - 1 : 0);
     rec->last_seq = w->last_seq;
 
-    if (w->n_segs) { /* continue appending to the last segment */
+    if (w->n_segs && !read_only) { /* continue appending to the last segment */
         segment *s = &w->segs[w->n_segs - 1];
         w->fd = open(s->path, O_WRONLY | O_CLOEXEC);
         struct stat st;
@@ -412,6 +423,10 @@ int fs_wal_append(fs_wal *w, const void *payload, size_t len, uint64_t *seq_out,
         return FS_E_NOMEM;
     pthread_mutex_lock(&w->mu);
     int rc = FS_OK;
+    if (w->read_only) {
+        rc = FS_E_INVAL;
+        goto out;
+    }
     if (w->broken) {
         fs_sb_printf(err, "the write-ahead log in %s failed earlier; reopen the store", w->dir);
         rc = FS_E_IO;
@@ -488,7 +503,7 @@ int fs_wal_replay(fs_wal *w, uint64_t after_seq, fs_wal_fn fn, void *ctx, fs_str
         free(data);
         if (fn_rc)
             rc = fn_rc;
-        else if (bad) { /* open() left a clean log: this is new damage */
+        else if (bad && !w->read_only) { /* open() left a clean log: this is new damage */
             fs_sb_printf(err, "%s at offset %zu: %s", w->segs[i].path, good_end, why);
             rc = FS_E_CORRUPT;
         }
@@ -553,7 +568,7 @@ int fs_wal_close(fs_wal *w, fs_strbuf *err)
         return FS_OK;
     int rc = FS_OK;
     pthread_mutex_lock(&w->mu);
-    if (!w->broken)
+    if (!w->broken && !w->read_only)
         rc = sync_locked(w, err);
     pthread_mutex_unlock(&w->mu);
     if (w->fd >= 0)

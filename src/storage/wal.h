@@ -31,6 +31,8 @@ typedef struct {
     fs_sync_policy policy;
     size_t batch_bytes;   /* FS_SYNC_BATCH: sync after this many bytes (default 1 MiB) */
     size_t segment_bytes; /* start a new segment file past this size (default 64 MiB) */
+    int read_only;        /* scan and replay only: nothing is created, truncated or appended,
+                             so a reader may open a log another process writes */
 } fs_wal_options;
 
 /* What opening found. */
