@@ -1,0 +1,1185 @@
+/* Immutable columnar chunk files, format version 1 (see chunk.h for the
+ * contract).
+ *
+ * Why this shape. A chunk holds the rows of one table for one event_ts
+ * range. Inside it rows are grouped by entity (TimescaleDB's `segmentby`)
+ * and sorted by (event_ts, seq) inside each group (its `orderby`): one
+ * entity's rows are one contiguous byte range, an as-of lookup decodes that
+ * range and binary-searches event_ts, and a training-set join is a merge.
+ * A footer index maps each entity key to its segment, so a lookup reads the
+ * trailer, the index and one segment, never the whole file. The index is at
+ * the end, found from the trailer, because the writer learns the segment
+ * offsets only while writing them (one pass, no seeking back).
+ *
+ * Layout. Integers are little-endian; "varint" is LEB128 (buf.h). Fields are
+ * serialized one by one with fs_wbuf and read back with the bounds-checked
+ * fs_rbuf, so no struct padding ever reaches the disk and there is no
+ * on-disk struct to static_assert.
+ *
+ *   header
+ *     8        magic "FSCHUNK1"
+ *     u32      format version (1); a reader refuses a larger one (FS_E_VERSION)
+ *     varint   table name length, then the bytes
+ *     u64      start   \ event_ts range [start, end) (int64 as two's complement)
+ *     u64      end     /
+ *     u64      max_seq   highest commit sequence number included
+ *     u64      rows      row count of the whole chunk
+ *     u64      raw_bytes uncompressed size estimate (chunk.h: fs_chunk_stats)
+ *     varint   column count, then per column:
+ *                varint name length, name bytes, u8 type (fs_vtype)
+ *     u32      CRC-32C of every header byte before it, magic included
+ *
+ *   segments, one per entity, in key order (memcmp, then length: the order of
+ *   fs_batch_sort), each:
+ *     varint   entity key length, then the bytes
+ *     varint   row count n (>= 1)
+ *     block    event_ts  (codec DOD or FOR)
+ *     block    seq       (codec FOR or DOD)
+ *     per column, in header order:
+ *       block  values    (flag VALIDITY when the next block is the bitmap)
+ *       block  validity  (codec BOOL, 1 = present) only when flagged: a column
+ *                        without nulls in this segment stores no bitmap
+ *     The key and n are not under a block CRC: the reader checks them against
+ *     the (CRC-protected) index entry instead.
+ *
+ *   block
+ *     u8       codec: 1 DOD (deltadelta.c), 2 FOR (bitpack.c), 3 DECIMAL
+ *              (decimal.c), 4 GORILLA (gorilla.c), 5 DICT (dict.c), 6 BOOL
+ *              (bitpack.c)
+ *     u8       flags: 1 int64 min/max follow, 2 float64 min/max follow,
+ *              4 a validity bitmap block follows this block
+ *     varint   value count (must equal the segment's n)
+ *     varint   payload length L
+ *     8 + 8    min, max over the present values (int64, or float64 bits with
+ *              NaN skipped), only with flag 1 or 2; absent for strings and
+ *              bools, and when no value is present. For block skipping.
+ *     u32      CRC-32C of the block header bytes above and the payload
+ *     L        payload: the codec's encoding of the n values. Null slots hold
+ *              the previous present value (leading nulls the first one), so
+ *              they cost nothing in delta, delta-of-delta, XOR and dictionary
+ *              codecs; the reader returns them as nulls with zero values.
+ *     The codec is chosen per block by encoding every candidate and keeping
+ *     the smallest (ties: the first): float64 DECIMAL then GORILLA (DECIMAL
+ *     refuses values without a short exact decimal form), int64 FOR then
+ *     DOD, timestamps and event_ts DOD then FOR, seq FOR then DOD, strings
+ *     DICT, bools BOOL.
+ *
+ *   footer (the entity index), at the offset the trailer gives
+ *     varint   entity count, then per entity in key order:
+ *       varint key length, key bytes
+ *       u64    segment offset from the start of the file
+ *       u64    segment length in bytes
+ *       varint row count
+ *       u64    min event_ts, u64 max event_ts (int64 two's complement)
+ *       u64    max seq of the entity's rows
+ *   trailer (the last 20 bytes)
+ *     u32      CRC-32C of the footer bytes and of the footer offset field
+ *     u64      footer offset
+ *     8        magic "FSCHUNK1"
+ *
+ * Checks. Open verifies both magics, the version, the header CRC, the footer
+ * CRC, that index keys are strictly increasing, segments lie between the
+ * header and the footer without overlapping, and row counts add up to the
+ * header's. Reading an entity checks every block's CRC before decoding any
+ * of them, then that each codec consumed exactly its payload, that the
+ * codec is one allowed for the column type, and that the decoded
+ * (event_ts, seq) are sorted and agree with the index; only then are rows
+ * appended. A single flipped byte anywhere in the file therefore fails open
+ * or the read of the entity that holds it.
+ *
+ * The file is mmapped read-only: chunk files are immutable once renamed into
+ * place, and a lookup touches only the pages of one segment.
+ *
+ * Not measured yet: whether blocks should be split below a segment (a
+ * segment is one block per column however many rows the entity has: a day
+ * of 1-minute candles is 1440 rows, small enough), and whether the
+ * candidate trial costs too much at checkpoint time. */
+#include "storage/chunk.h"
+
+#include "codec/bitpack.h"
+#include "codec/buf.h"
+#include "codec/decimal.h"
+#include "codec/deltadelta.h"
+#include "codec/dict.h"
+#include "codec/gorilla.h"
+#include "core/arena.h"
+#include "core/crc32c.h"
+#include "core/fileio.h"
+
+#include "fstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "FSCHUNK1"
+#define MAGIC_LEN 8
+#define TRAILER_LEN 20 /* u32 crc, u64 footer offset, magic */
+
+enum { C_DOD = 1, C_FOR = 2, C_DECIMAL = 3, C_GORILLA = 4, C_DICT = 5, C_BOOL = 6 };
+enum { F_MINMAX_I64 = 1, F_MINMAX_F64 = 2, F_VALIDITY = 4, F_KNOWN = 7 };
+
+/* ------------------------------------------------------------------ */
+/* helpers shared by both sides                                        */
+
+/* fs_sb_printf to an optional message buffer. */
+static void say(fs_strbuf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(fs_strbuf *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fs_sb_vprintf(err, fmt, ap);
+    va_end(ap);
+}
+
+static int key_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+    if (c)
+        return c;
+    return la < lb ? -1 : la > lb;
+}
+
+static uint64_t f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+/* ------------------------------------------------------------------ */
+/* writer                                                              */
+
+/* Appends one block: header, CRC over header and payload, payload. */
+static void put_block(fs_wbuf *w, uint8_t codec, uint8_t flags, size_t n, const fs_wbuf *payload,
+                      uint64_t min, uint64_t max)
+{
+    fs_wbuf h = {0};
+    fs_wbuf_u8(&h, codec);
+    fs_wbuf_u8(&h, flags);
+    fs_wbuf_varint(&h, n);
+    fs_wbuf_varint(&h, payload->len);
+    if (flags & (F_MINMAX_I64 | F_MINMAX_F64)) {
+        fs_wbuf_u64(&h, min);
+        fs_wbuf_u64(&h, max);
+    }
+    if (h.oom) {
+        w->oom = 1;
+        fs_wbuf_free(&h);
+        return;
+    }
+    uint32_t crc = fs_crc32c(fs_crc32c(0, h.data, h.len), payload->data, payload->len);
+    fs_wbuf_bytes(w, h.data, h.len);
+    fs_wbuf_u32(w, crc);
+    fs_wbuf_bytes(w, payload->data, payload->len);
+    fs_wbuf_free(&h);
+}
+
+/* Encodes int64 values with DOD and FOR, keeps the smaller in *best. */
+static int pick_i64(const int64_t *v, size_t n, int dod_first, fs_wbuf *best, uint8_t *codec)
+{
+    fs_wbuf a = {0}, b = {0};
+    int rc = fs_dod_encode(v, n, &a);
+    if (rc == FS_OK)
+        rc = fs_for_encode(v, n, &b);
+    if (rc == FS_OK && (fs_wbuf_status(&a) || fs_wbuf_status(&b)))
+        rc = FS_E_NOMEM;
+    if (rc != FS_OK) {
+        fs_wbuf_free(&a);
+        fs_wbuf_free(&b);
+        return rc;
+    }
+    int take_dod = dod_first ? a.len <= b.len : a.len < b.len;
+    if (take_dod) {
+        *best = a;
+        *codec = C_DOD;
+        fs_wbuf_free(&b);
+    } else {
+        *best = b;
+        *codec = C_FOR;
+        fs_wbuf_free(&a);
+    }
+    return FS_OK;
+}
+
+/* Encodes doubles with DECIMAL (when it applies) and GORILLA, keeps the
+ * smaller. */
+static int pick_f64(const double *v, size_t n, fs_wbuf *best, uint8_t *codec)
+{
+    fs_wbuf a = {0}, b = {0};
+    int rd = fs_decimal_encode(v, n, &a);
+    if (rd != FS_OK && rd != FS_E_INVAL) {
+        fs_wbuf_free(&a);
+        return rd;
+    }
+    int rc = fs_gorilla_encode(v, n, &b);
+    if (rc == FS_OK && (fs_wbuf_status(&a) || fs_wbuf_status(&b)))
+        rc = FS_E_NOMEM;
+    if (rc != FS_OK) {
+        fs_wbuf_free(&a);
+        fs_wbuf_free(&b);
+        return rc;
+    }
+    if (rd == FS_OK && a.len <= b.len) {
+        *best = a;
+        *codec = C_DECIMAL;
+        fs_wbuf_free(&b);
+    } else {
+        *best = b;
+        *codec = C_GORILLA;
+        fs_wbuf_free(&a);
+    }
+    return FS_OK;
+}
+
+/* Scratch arrays for one segment, sized for the largest entity. */
+typedef struct {
+    int64_t *i64;
+    double *f64;
+    uint8_t *u8;
+    const char **s;
+    uint32_t *slen;
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+    free(s->i64);
+    free(s->f64);
+    free(s->u8);
+    free(s->s);
+    free(s->slen);
+}
+
+/* Writes the values block (and the validity block when needed) of column
+ * `col` for rows [r0, r0 + n). */
+static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scratch *s)
+{
+    const uint8_t *valid = col->valid + r0;
+    size_t first = n, nvalid = 0;
+    for (size_t i = 0; i < n; i++)
+        if (valid[i]) {
+            if (first == n)
+                first = i;
+            nvalid++;
+        }
+    uint8_t flags = nvalid < n ? F_VALIDITY : 0, codec = 0;
+    uint64_t min = 0, max = 0;
+    fs_wbuf p = {0};
+    int rc = FS_OK;
+    /* Null slots carry the previous present value (leading ones the first). */
+    switch (col->type) {
+    case FS_VT_INT64:
+    case FS_VT_TIMESTAMP: {
+        int64_t prev = first < n ? col->i64[r0 + first] : 0, mn = INT64_MAX, mx = INT64_MIN;
+        for (size_t i = 0; i < n; i++) {
+            if (valid[i]) {
+                prev = col->i64[r0 + i];
+                if (prev < mn)
+                    mn = prev;
+                if (prev > mx)
+                    mx = prev;
+            }
+            s->i64[i] = prev;
+        }
+        if (nvalid) {
+            flags |= F_MINMAX_I64;
+            min = (uint64_t)mn;
+            max = (uint64_t)mx;
+        }
+        rc = pick_i64(s->i64, n, col->type == FS_VT_TIMESTAMP, &p, &codec);
+        break;
+    }
+    case FS_VT_FLOAT64: {
+        double prev = first < n ? col->f64[r0 + first] : 0, mn = 0, mx = 0;
+        int seen = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (valid[i]) {
+                prev = col->f64[r0 + i];
+                if (!isnan(prev)) {
+                    if (!seen || prev < mn)
+                        mn = prev;
+                    if (!seen || prev > mx)
+                        mx = prev;
+                    seen = 1;
+                }
+            }
+            s->f64[i] = prev;
+        }
+        if (seen) {
+            flags |= F_MINMAX_F64;
+            min = f64_bits(mn);
+            max = f64_bits(mx);
+        }
+        rc = pick_f64(s->f64, n, &p, &codec);
+        break;
+    }
+    case FS_VT_BOOL: {
+        uint8_t prev = first < n ? (col->b[r0 + first] != 0) : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (valid[i])
+                prev = col->b[r0 + i] != 0;
+            s->u8[i] = prev;
+        }
+        codec = C_BOOL;
+        rc = fs_bool_encode(s->u8, n, &p);
+        break;
+    }
+    case FS_VT_STRING: {
+        const char *prev = first < n ? col->s[r0 + first] : "";
+        uint32_t plen = first < n ? col->slen[r0 + first] : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (valid[i]) {
+                prev = col->s[r0 + i];
+                plen = col->slen[r0 + i];
+            }
+            s->s[i] = prev;
+            s->slen[i] = plen;
+        }
+        codec = C_DICT;
+        rc = fs_dict_encode(s->s, s->slen, n, &p);
+        break;
+    }
+    default: rc = FS_E_INVAL;
+    }
+    if (rc == FS_OK)
+        rc = fs_wbuf_status(&p);
+    if (rc != FS_OK) {
+        fs_wbuf_free(&p);
+        return rc;
+    }
+    put_block(w, codec, flags, n, &p, min, max);
+    fs_wbuf_free(&p);
+    if (flags & F_VALIDITY) {
+        fs_wbuf v = {0};
+        rc = fs_bool_encode(valid, n, &v);
+        if (rc == FS_OK)
+            rc = fs_wbuf_status(&v);
+        if (rc == FS_OK)
+            put_block(w, C_BOOL, 0, n, &v, 0, 0);
+        fs_wbuf_free(&v);
+    }
+    return rc;
+}
+
+/* Checks order, range and seq bound; FS_E_INVAL with the first bad row. */
+static int check_rows(const char *path, const fs_batch *b, const fs_chunk_meta *m, fs_strbuf *err)
+{
+    for (size_t c = 0; c < b->ncols; c++) {
+        if (!b->cols[c].name || b->cols[c].type > FS_VT_TIMESTAMP) {
+            say(err, "%s: column %zu has no name or an unknown type", path, c);
+            return FS_E_INVAL;
+        }
+        for (size_t i = 0; i < b->n; i++)
+            if (b->cols[c].valid[i] > 1 || (b->cols[c].type == FS_VT_BOOL && b->cols[c].b[i] > 1)) {
+                say(err, "%s: row %zu, column %s: flag not 0 or 1", path, i,
+                    b->cols[c].name);
+                return FS_E_INVAL;
+            }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->event_ts[i] < m->start || b->event_ts[i] >= m->end) {
+            say(err, "%s: row %zu (entity %s): event_ts %lld outside the chunk range [%lld, %lld)",
+                path, i, b->entity[i], (long long)b->event_ts[i], (long long)m->start,
+                (long long)m->end);
+            return FS_E_INVAL;
+        }
+        if (b->seq[i] > m->max_seq) {
+            say(err, "%s: row %zu (entity %s): seq %llu above the chunk's max_seq %llu",
+                path, i, b->entity[i], (unsigned long long)b->seq[i],
+                (unsigned long long)m->max_seq);
+            return FS_E_INVAL;
+        }
+        if (i == 0)
+            continue;
+        int c = key_cmp(b->entity[i - 1], b->entity_len[i - 1], b->entity[i], b->entity_len[i]);
+        if (c == 0 && b->event_ts[i - 1] != b->event_ts[i])
+            c = b->event_ts[i - 1] < b->event_ts[i] ? -1 : 1;
+        if (c == 0 && b->seq[i - 1] > b->seq[i])
+            c = 1;
+        if (c > 0) {
+            say(err, "%s: rows not sorted by (entity, event_ts, seq) at row %zu (entity %s)",
+                path, i, b->entity[i]);
+            return FS_E_INVAL;
+        }
+    }
+    return FS_OK;
+}
+
+static uint64_t raw_size(const fs_batch *b)
+{
+    uint64_t raw = 0;
+    for (size_t i = 0; i < b->n; i++)
+        raw += (uint64_t)b->entity_len[i] + 16;
+    for (size_t c = 0; c < b->ncols; c++) {
+        const fs_column *col = &b->cols[c];
+        switch (col->type) {
+        case FS_VT_BOOL: raw += b->n; break;
+        case FS_VT_STRING:
+            for (size_t i = 0; i < b->n; i++)
+                raw += col->valid[i] ? col->slen[i] : 0;
+            break;
+        default: raw += 8 * (uint64_t)b->n; break;
+        }
+    }
+    return raw;
+}
+
+static int same_entity(const fs_batch *b, size_t i, size_t j)
+{
+    return key_cmp(b->entity[i], b->entity_len[i], b->entity[j], b->entity_len[j]) == 0;
+}
+
+typedef struct {
+    const char *key;
+    uint32_t key_len;
+    uint64_t off, len, rows;
+    int64_t min_ts, max_ts;
+    uint64_t max_seq;
+} widx;
+
+int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *meta,
+                   fs_strbuf *err)
+{
+    if (!path || !rows || !meta || !meta->table) {
+        say(err, "%s: fs_chunk_write: missing argument", path ? path : "(null)");
+        return FS_E_INVAL;
+    }
+    if (meta->start >= meta->end) {
+        say(err, "%s: empty chunk range [%lld, %lld)", path, (long long)meta->start,
+            (long long)meta->end);
+        return FS_E_INVAL;
+    }
+    int rc = check_rows(path, rows, meta, err);
+    if (rc != FS_OK)
+        return rc;
+
+    /* Entities and the largest one, for the scratch arrays. */
+    size_t nent = 0, maxrun = 0;
+    for (size_t i = 0, j; i < rows->n; i = j) {
+        for (j = i + 1; j < rows->n && same_entity(rows, i, j); j++)
+            ;
+        nent++;
+        if (j - i > maxrun)
+            maxrun = j - i;
+    }
+    scratch s = {0};
+    widx *ix = calloc(nent ? nent : 1, sizeof *ix);
+    size_t m = maxrun ? maxrun : 1;
+    s.i64 = malloc(m * sizeof *s.i64);
+    s.f64 = malloc(m * sizeof *s.f64);
+    s.u8 = malloc(m);
+    s.s = malloc(m * sizeof *s.s);
+    s.slen = malloc(m * sizeof *s.slen);
+    fs_wbuf w = {0};
+    if (!ix || !s.i64 || !s.f64 || !s.u8 || !s.s || !s.slen) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+
+    /* header */
+    size_t tlen = strlen(meta->table);
+    fs_wbuf_bytes(&w, MAGIC, MAGIC_LEN);
+    fs_wbuf_u32(&w, FS_CHUNK_VERSION);
+    fs_wbuf_varint(&w, tlen);
+    fs_wbuf_bytes(&w, meta->table, tlen);
+    fs_wbuf_u64(&w, (uint64_t)meta->start);
+    fs_wbuf_u64(&w, (uint64_t)meta->end);
+    fs_wbuf_u64(&w, meta->max_seq);
+    fs_wbuf_u64(&w, rows->n);
+    fs_wbuf_u64(&w, raw_size(rows));
+    fs_wbuf_varint(&w, rows->ncols);
+    for (size_t c = 0; c < rows->ncols; c++) {
+        size_t nl = strlen(rows->cols[c].name);
+        fs_wbuf_varint(&w, nl);
+        fs_wbuf_bytes(&w, rows->cols[c].name, nl);
+        fs_wbuf_u8(&w, (uint8_t)rows->cols[c].type);
+    }
+    if ((rc = fs_wbuf_status(&w)) != FS_OK)
+        goto out;
+    fs_wbuf_u32(&w, fs_crc32c(0, w.data, w.len));
+
+    /* segments */
+    size_t e = 0;
+    for (size_t i = 0, j; i < rows->n; i = j, e++) {
+        for (j = i + 1; j < rows->n && same_entity(rows, i, j); j++)
+            ;
+        size_t n = j - i;
+        widx *x = &ix[e];
+        x->key = rows->entity[i];
+        x->key_len = rows->entity_len[i];
+        x->off = w.len;
+        x->rows = n;
+        x->min_ts = rows->event_ts[i];
+        x->max_ts = rows->event_ts[j - 1];
+        int64_t smin = INT64_MAX, smax = INT64_MIN;
+        for (size_t k = i; k < j; k++) {
+            if ((int64_t)rows->seq[k] < smin)
+                smin = (int64_t)rows->seq[k];
+            if ((int64_t)rows->seq[k] > smax)
+                smax = (int64_t)rows->seq[k];
+            if (rows->seq[k] > x->max_seq)
+                x->max_seq = rows->seq[k];
+        }
+        fs_wbuf_varint(&w, x->key_len);
+        fs_wbuf_bytes(&w, x->key, x->key_len);
+        fs_wbuf_varint(&w, n);
+
+        fs_wbuf p = {0};
+        uint8_t codec;
+        if ((rc = pick_i64(rows->event_ts + i, n, 1, &p, &codec)) != FS_OK)
+            goto out;
+        put_block(&w, codec, F_MINMAX_I64, n, &p, (uint64_t)x->min_ts, (uint64_t)x->max_ts);
+        fs_wbuf_free(&p);
+        /* seq is uint64 but commit numbers stay far below 2^63; the codecs
+         * work on the same bits either way (wrapping arithmetic). */
+        const int64_t *seq_bits = (const int64_t *)(const void *)(rows->seq + i);
+        if ((rc = pick_i64(seq_bits, n, 0, &p, &codec)) != FS_OK)
+            goto out;
+        put_block(&w, codec, F_MINMAX_I64, n, &p, (uint64_t)smin, (uint64_t)smax);
+        fs_wbuf_free(&p);
+        for (size_t c = 0; c < rows->ncols; c++)
+            if ((rc = put_column(&w, &rows->cols[c], i, n, &s)) != FS_OK)
+                goto out;
+        x->len = w.len - x->off;
+    }
+
+    /* footer and trailer */
+    size_t foot = w.len;
+    fs_wbuf_varint(&w, nent);
+    for (size_t k = 0; k < nent; k++) {
+        fs_wbuf_varint(&w, ix[k].key_len);
+        fs_wbuf_bytes(&w, ix[k].key, ix[k].key_len);
+        fs_wbuf_u64(&w, ix[k].off);
+        fs_wbuf_u64(&w, ix[k].len);
+        fs_wbuf_varint(&w, ix[k].rows);
+        fs_wbuf_u64(&w, (uint64_t)ix[k].min_ts);
+        fs_wbuf_u64(&w, (uint64_t)ix[k].max_ts);
+        fs_wbuf_u64(&w, ix[k].max_seq);
+    }
+    if ((rc = fs_wbuf_status(&w)) != FS_OK)
+        goto out;
+    uint8_t offb[8];
+    for (int k = 0; k < 8; k++)
+        offb[k] = (uint8_t)((uint64_t)foot >> (8 * k));
+    uint32_t fcrc = fs_crc32c(fs_crc32c(0, w.data + foot, w.len - foot), offb, 8);
+    fs_wbuf_u32(&w, fcrc);
+    fs_wbuf_u64(&w, foot);
+    fs_wbuf_bytes(&w, MAGIC, MAGIC_LEN);
+    if ((rc = fs_wbuf_status(&w)) != FS_OK)
+        goto out;
+    rc = fs_write_file_atomic(path, w.data, w.len, err);
+    err = NULL; /* fs_write_file_atomic wrote its own message */
+out:
+    if (rc == FS_E_NOMEM && err)
+        say(err, "%s: out of memory writing chunk", path);
+    fs_wbuf_free(&w);
+    scratch_free(&s);
+    free(ix);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* reader                                                              */
+
+typedef struct {
+    const uint8_t *seg; /* segment start in the mapping */
+    uint64_t len;
+} ridx;
+
+struct fs_chunk {
+    char *path;
+    const uint8_t *map;
+    size_t size;
+    fs_arena arena; /* table name, column names, entity keys */
+    fs_chunk_meta meta;
+    uint64_t rows, raw_bytes;
+    size_t ncols;
+    fs_colspec *cols;
+    size_t nent;
+    fs_chunk_entity *ent;
+    ridx *seg;
+};
+
+static int corrupt(fs_strbuf *err, const char *path, const char *what)
+{
+    say(err, "%s: corrupt chunk file: %s", path, what);
+    return FS_E_CORRUPT;
+}
+
+/* Reads a varint length-prefixed string, bounded by what remains. */
+static const uint8_t *get_str(fs_rbuf *r, uint64_t *len)
+{
+    if (fs_rbuf_varint(r, len) || *len > r->len - r->pos)
+        return NULL;
+    return fs_rbuf_take(r, (size_t)*len);
+}
+
+static int parse_header(fs_chunk *c, size_t *hdr_end, fs_strbuf *err)
+{
+    fs_rbuf r;
+    fs_rbuf_init(&r, c->map, c->size - TRAILER_LEN);
+    const uint8_t *magic = fs_rbuf_take(&r, MAGIC_LEN);
+    if (!magic || memcmp(magic, MAGIC, MAGIC_LEN) != 0)
+        return corrupt(err, c->path, "bad magic at the start (not a chunk file)");
+    uint32_t version;
+    if (fs_rbuf_u32(&r, &version))
+        return corrupt(err, c->path, "header truncated");
+    if (version > FS_CHUNK_VERSION) {
+        say(err, "%s: chunk format version %u is newer than this build reads (%d)", c->path,
+            version, FS_CHUNK_VERSION);
+        return FS_E_VERSION;
+    }
+    if (version == 0)
+        return corrupt(err, c->path, "format version 0");
+    uint64_t tlen, start, end, ncols;
+    const uint8_t *table = get_str(&r, &tlen);
+    if (!table || fs_rbuf_u64(&r, &start) || fs_rbuf_u64(&r, &end) ||
+        fs_rbuf_u64(&r, &c->meta.max_seq) || fs_rbuf_u64(&r, &c->rows) ||
+        fs_rbuf_u64(&r, &c->raw_bytes) || fs_rbuf_varint(&r, &ncols))
+        return corrupt(err, c->path, "header truncated");
+    if (ncols > (r.len - r.pos) / 2) /* each column takes at least 2 bytes */
+        return corrupt(err, c->path, "column count larger than the header");
+    const uint8_t **names = calloc(ncols ? ncols : 1, sizeof *names);
+    uint64_t *nlens = calloc(ncols ? ncols : 1, sizeof *nlens);
+    uint8_t *types = calloc(ncols ? ncols : 1, 1);
+    int rc = FS_OK;
+    if (!names || !nlens || !types) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < ncols; k++) {
+        names[k] = get_str(&r, &nlens[k]);
+        if (!names[k] || fs_rbuf_u8(&r, &types[k])) {
+            rc = corrupt(err, c->path, "header truncated");
+            goto out;
+        }
+    }
+    size_t covered = r.pos;
+    uint32_t crc;
+    if (fs_rbuf_u32(&r, &crc)) {
+        rc = corrupt(err, c->path, "header truncated");
+        goto out;
+    }
+    if (crc != fs_crc32c(0, c->map, covered)) {
+        rc = corrupt(err, c->path, "header checksum mismatch");
+        goto out;
+    }
+    for (size_t k = 0; k < ncols; k++)
+        if (types[k] > FS_VT_TIMESTAMP) {
+            rc = corrupt(err, c->path, "unknown column type");
+            goto out;
+        }
+    c->meta.start = (int64_t)start;
+    c->meta.end = (int64_t)end;
+    c->meta.table = fs_arena_strndup(&c->arena, (const char *)table, (size_t)tlen);
+    c->cols = fs_arena_alloc(&c->arena, (ncols ? ncols : 1) * sizeof *c->cols);
+    if (!c->meta.table || !c->cols) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+    c->ncols = (size_t)ncols;
+    for (size_t k = 0; k < ncols; k++) {
+        c->cols[k].name = fs_arena_strndup(&c->arena, (const char *)names[k], (size_t)nlens[k]);
+        c->cols[k].type = (fs_vtype)types[k];
+        if (!c->cols[k].name) {
+            rc = FS_E_NOMEM;
+            goto out;
+        }
+    }
+    *hdr_end = r.pos;
+out:
+    if (rc == FS_E_NOMEM)
+        say(err, "%s: out of memory opening chunk", c->path);
+    free(names);
+    free(nlens);
+    free(types);
+    return rc;
+}
+
+static int parse_footer(fs_chunk *c, size_t hdr_end, fs_strbuf *err)
+{
+    const uint8_t *t = c->map + c->size - TRAILER_LEN;
+    if (memcmp(t + 12, MAGIC, MAGIC_LEN) != 0)
+        return corrupt(err, c->path, "bad magic at the end (truncated file?)");
+    fs_rbuf tr;
+    fs_rbuf_init(&tr, t, TRAILER_LEN);
+    uint32_t crc;
+    uint64_t foot;
+    fs_rbuf_u32(&tr, &crc);
+    fs_rbuf_u64(&tr, &foot);
+    size_t foot_end = c->size - TRAILER_LEN;
+    if (foot < hdr_end || foot > foot_end)
+        return corrupt(err, c->path, "footer offset out of the file");
+    if (crc != fs_crc32c(fs_crc32c(0, c->map + foot, foot_end - (size_t)foot), t + 4, 8))
+        return corrupt(err, c->path, "footer checksum mismatch");
+
+    fs_rbuf r;
+    fs_rbuf_init(&r, c->map + foot, foot_end - (size_t)foot);
+    uint64_t nent;
+    if (fs_rbuf_varint(&r, &nent))
+        return corrupt(err, c->path, "footer truncated");
+    if (nent > (r.len - r.pos) / 42) /* an entry takes at least 42 bytes */
+        return corrupt(err, c->path, "entity count larger than the footer");
+    c->nent = (size_t)nent;
+    c->ent = calloc(nent ? nent : 1, sizeof *c->ent);
+    c->seg = calloc(nent ? nent : 1, sizeof *c->seg);
+    if (!c->ent || !c->seg) {
+        say(err, "%s: out of memory opening chunk", c->path);
+        return FS_E_NOMEM;
+    }
+    uint64_t total = 0, next_off = hdr_end;
+    for (size_t k = 0; k < nent; k++) {
+        uint64_t klen, off, len, rows, mn, mx, ms;
+        const uint8_t *key = get_str(&r, &klen);
+        if (!key || fs_rbuf_u64(&r, &off) || fs_rbuf_u64(&r, &len) || fs_rbuf_varint(&r, &rows) ||
+            fs_rbuf_u64(&r, &mn) || fs_rbuf_u64(&r, &mx) || fs_rbuf_u64(&r, &ms))
+            return corrupt(err, c->path, "footer truncated");
+        if (klen > UINT32_MAX || rows == 0 || (int64_t)mn > (int64_t)mx)
+            return corrupt(err, c->path, "bad entity index entry");
+        /* Segments are in key order, back to back, between header and footer. */
+        if (off != next_off || len > foot - off)
+            return corrupt(err, c->path, "entity segment outside the data area");
+        next_off = off + len;
+        if (k > 0 && key_cmp(c->ent[k - 1].key, c->ent[k - 1].key_len, (const char *)key,
+                             (size_t)klen) >= 0)
+            return corrupt(err, c->path, "entity index not sorted");
+        fs_chunk_entity *e = &c->ent[k];
+        e->key = fs_arena_strndup(&c->arena, (const char *)key, (size_t)klen);
+        if (!e->key) {
+            say(err, "%s: out of memory opening chunk", c->path);
+            return FS_E_NOMEM;
+        }
+        e->key_len = (uint32_t)klen;
+        e->rows = rows;
+        e->min_ts = (int64_t)mn;
+        e->max_ts = (int64_t)mx;
+        e->max_seq = ms;
+        e->seg_offset = off;
+        e->seg_bytes = len;
+        c->seg[k].seg = c->map + off;
+        c->seg[k].len = len;
+        total += rows;
+    }
+    if (r.pos != r.len)
+        return corrupt(err, c->path, "trailing bytes in the footer");
+    if (next_off != foot)
+        return corrupt(err, c->path, "gap between the last segment and the footer");
+    if (total != c->rows)
+        return corrupt(err, c->path, "entity row counts do not add up to the header's");
+    return FS_OK;
+}
+
+int fs_chunk_open(const char *path, fs_chunk **out, fs_strbuf *err)
+{
+    *out = NULL;
+    fs_chunk *c = calloc(1, sizeof *c);
+    if (!c || !(c->path = strdup(path))) {
+        free(c);
+        say(err, "%s: out of memory opening chunk", path);
+        return FS_E_NOMEM;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = FS_OK;
+    if (fd < 0) {
+        int e = errno;
+        say(err, "cannot open %s: %s", path, strerror(e));
+        rc = e == ENOENT ? FS_E_NOTFOUND : e == ENOMEM ? FS_E_NOMEM : FS_E_IO;
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        say(err, "cannot stat %s: %s", path, strerror(errno));
+        close(fd);
+        rc = FS_E_IO;
+        goto fail;
+    }
+    if ((uint64_t)st.st_size < MAGIC_LEN + 4 + TRAILER_LEN) {
+        close(fd);
+        rc = corrupt(err, path,
+                     st.st_size == 0 ? "empty file" : "shorter than a header and trailer");
+        goto fail;
+    }
+    c->size = (size_t)st.st_size;
+    void *m = mmap(NULL, c->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd); /* the mapping keeps the file */
+    if (m == MAP_FAILED) {
+        say(err, "cannot map %s: %s", path, strerror(errno));
+        rc = FS_E_IO;
+        goto fail;
+    }
+    c->map = m;
+    size_t hdr_end = 0;
+    if ((rc = parse_header(c, &hdr_end, err)) != FS_OK)
+        goto fail;
+    if ((rc = parse_footer(c, hdr_end, err)) != FS_OK)
+        goto fail;
+    *out = c;
+    return FS_OK;
+fail:
+    fs_chunk_close(c);
+    return rc;
+}
+
+void fs_chunk_close(fs_chunk *c)
+{
+    if (!c)
+        return;
+    if (c->map)
+        munmap((void *)c->map, c->size);
+    fs_arena_free(&c->arena);
+    free(c->ent);
+    free(c->seg);
+    free(c->path);
+    free(c);
+}
+
+const fs_chunk_meta *fs_chunk_get_meta(const fs_chunk *c) { return &c->meta; }
+const char *fs_chunk_path(const fs_chunk *c) { return c->path; }
+uint64_t fs_chunk_row_count(const fs_chunk *c) { return c->rows; }
+size_t fs_chunk_entity_count(const fs_chunk *c) { return c->nent; }
+
+const fs_colspec *fs_chunk_columns(const fs_chunk *c, size_t *ncols)
+{
+    *ncols = c->ncols;
+    return c->cols;
+}
+
+const fs_chunk_entity *fs_chunk_entity_at(const fs_chunk *c, size_t idx)
+{
+    return idx < c->nent ? &c->ent[idx] : NULL;
+}
+
+int fs_chunk_find_entity(fs_chunk *c, const char *key, size_t len)
+{
+    size_t lo = 0, hi = c->nent;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = key_cmp(c->ent[mid].key, c->ent[mid].key_len, key, len);
+        if (r == 0)
+            return mid <= (size_t)INT32_MAX ? (int)mid : -1;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+void fs_chunk_get_stats(const fs_chunk *c, fs_chunk_stats *out)
+{
+    out->file_bytes = c->size;
+    out->raw_bytes = c->raw_bytes;
+    out->rows = c->rows;
+    out->entities = c->nent;
+}
+
+/* A block located and checksummed, not yet decoded. */
+typedef struct {
+    uint8_t codec, flags;
+    const uint8_t *p;
+    size_t len;
+} blk;
+
+/* One column decoded. */
+typedef struct {
+    int64_t *i64;
+    double *f64;
+    uint8_t *b;
+    uint8_t *valid; /* NULL: all present */
+    fs_dict_strings ds;
+} dcol;
+
+static const char *col_label(const fs_chunk *c, size_t k)
+{
+    return k == 0 ? "event_ts" : k == 1 ? "seq" : c->cols[k - 2].name;
+}
+
+/* Reads one block header at r, checks its count, length and CRC. */
+static int take_block(fs_chunk *c, fs_rbuf *r, uint64_t n, const fs_chunk_entity *e, size_t k,
+                      blk *b, fs_strbuf *err)
+{
+    size_t h0 = r->pos;
+    uint64_t cnt, len;
+    uint32_t crc;
+    if (fs_rbuf_u8(r, &b->codec) || fs_rbuf_u8(r, &b->flags) || fs_rbuf_varint(r, &cnt) ||
+        fs_rbuf_varint(r, &len))
+        goto bad;
+    if (b->flags & ~F_KNOWN || (b->flags & F_MINMAX_I64 && b->flags & F_MINMAX_F64))
+        goto bad;
+    if (b->flags & (F_MINMAX_I64 | F_MINMAX_F64)) {
+        uint64_t mn, mx;
+        if (fs_rbuf_u64(r, &mn) || fs_rbuf_u64(r, &mx))
+            goto bad;
+    }
+    size_t h1 = r->pos;
+    if (fs_rbuf_u32(r, &crc) || cnt != n || len > r->len - r->pos)
+        goto bad;
+    b->len = (size_t)len;
+    b->p = fs_rbuf_take(r, b->len);
+    if (!b->p)
+        goto bad;
+    if (crc != fs_crc32c(fs_crc32c(0, r->data + h0, h1 - h0), b->p, b->len)) {
+        say(err, "%s: entity %s, column %s: checksum mismatch", c->path, e->key,
+            col_label(c, k));
+        return FS_E_CORRUPT;
+    }
+    return FS_OK;
+bad:
+    say(err, "%s: entity %s, column %s: malformed block header", c->path, e->key,
+        col_label(c, k));
+    return FS_E_CORRUPT;
+}
+
+static int codec_fits(uint8_t codec, fs_vtype t)
+{
+    switch (t) {
+    case FS_VT_INT64:
+    case FS_VT_TIMESTAMP: return codec == C_DOD || codec == C_FOR;
+    case FS_VT_FLOAT64: return codec == C_DECIMAL || codec == C_GORILLA;
+    case FS_VT_STRING: return codec == C_DICT;
+    case FS_VT_BOOL: return codec == C_BOOL;
+    }
+    return 0;
+}
+
+static int decode_i64(const blk *b, size_t n, int64_t *out)
+{
+    fs_rbuf r;
+    fs_rbuf_init(&r, b->p, b->len);
+    int rc = b->codec == C_DOD ? fs_dod_decode(&r, n, out) : fs_for_decode(&r, n, out);
+    return rc == FS_OK && !r.corrupt && r.pos == r.len ? FS_OK : FS_E_CORRUPT;
+}
+
+static int check_batch_columns(const fs_chunk *c, const fs_batch *out, fs_strbuf *err)
+{
+    if (out->ncols != c->ncols) {
+        say(err, "%s: the batch has %zu columns, the chunk %zu", c->path, out->ncols,
+            c->ncols);
+        return FS_E_INVAL;
+    }
+    for (size_t k = 0; k < c->ncols; k++)
+        if (out->cols[k].type != c->cols[k].type || !out->cols[k].name ||
+            strcmp(out->cols[k].name, c->cols[k].name) != 0) {
+            say(err, "%s: column %zu is %s in the chunk but %s in the batch", c->path, k,
+                c->cols[k].name, out->cols[k].name ? out->cols[k].name : "(null)");
+            return FS_E_INVAL;
+        }
+    return FS_OK;
+}
+
+int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
+{
+    if (idx < 0 || (size_t)idx >= c->nent) {
+        say(err, "%s: entity index %d out of range", c->path, idx);
+        return FS_E_INVAL;
+    }
+    int rc = check_batch_columns(c, out, err);
+    if (rc != FS_OK)
+        return rc;
+    const fs_chunk_entity *e = &c->ent[idx];
+    fs_rbuf r;
+    fs_rbuf_init(&r, c->seg[idx].seg, (size_t)c->seg[idx].len);
+
+    /* Segment head: must repeat the index entry. */
+    uint64_t klen, n;
+    const uint8_t *key = get_str(&r, &klen);
+    if (!key || klen != e->key_len || memcmp(key, e->key, e->key_len) != 0 ||
+        fs_rbuf_varint(&r, &n) || n != e->rows) {
+        say(err, "%s: entity %s: segment does not match the index", c->path, e->key);
+        return FS_E_CORRUPT;
+    }
+    if (n > SIZE_MAX / 16) {
+        say(err, "%s: entity %s: too many rows", c->path, e->key);
+        return FS_E_CORRUPT;
+    }
+
+    /* Pass 1: locate every block and check its CRC. */
+    size_t nblk = 2 + 2 * c->ncols, nb = 0;
+    blk *blocks = calloc(nblk, sizeof *blocks);
+    size_t *blk_col = calloc(nblk, sizeof *blk_col); /* 0 ts, 1 seq, 2+k column k */
+    int64_t *ts = malloc((size_t)n * sizeof *ts), *seq = malloc((size_t)n * sizeof *seq);
+    dcol *dc = calloc(c->ncols ? c->ncols : 1, sizeof *dc);
+    const char **dcopy = NULL;
+    size_t n0 = out->n;
+    if (!blocks || !blk_col || !ts || !seq || !dc) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < 2 + c->ncols; k++) {
+        if ((rc = take_block(c, &r, n, e, k, &blocks[nb], err)) != FS_OK)
+            goto out;
+        blk_col[nb++] = k;
+        if (k >= 2 && blocks[nb - 1].flags & F_VALIDITY) {
+            if ((rc = take_block(c, &r, n, e, k, &blocks[nb], err)) != FS_OK)
+                goto out;
+            blk_col[nb++] = k;
+        }
+    }
+    if (r.pos != r.len) {
+        say(err, "%s: entity %s: trailing bytes after the last block", c->path, e->key);
+        rc = FS_E_CORRUPT;
+        goto out;
+    }
+
+    /* Pass 2: decode and validate. */
+    for (size_t i = 0; i < nb; i++) {
+        const blk *b = &blocks[i];
+        size_t k = blk_col[i];
+        int is_validity = k >= 2 && i > 0 && blk_col[i - 1] == k;
+        int ok;
+        if (k < 2) {
+            ok = (b->codec == C_DOD || b->codec == C_FOR) && !(b->flags & ~F_MINMAX_I64) &&
+                 decode_i64(b, (size_t)n, k == 0 ? ts : seq) == FS_OK;
+        } else if (is_validity) {
+            dcol *d = &dc[k - 2];
+            fs_rbuf vr;
+            fs_rbuf_init(&vr, b->p, b->len);
+            ok = b->codec == C_BOOL && b->flags == 0 && (d->valid = malloc((size_t)n)) &&
+                 fs_bool_decode(&vr, (size_t)n, d->valid) == FS_OK && !vr.corrupt &&
+                 vr.pos == vr.len;
+        } else {
+            fs_vtype t = c->cols[k - 2].type;
+            dcol *d = &dc[k - 2];
+            uint8_t want = t == FS_VT_FLOAT64 ? F_MINMAX_F64
+                           : t == FS_VT_INT64 || t == FS_VT_TIMESTAMP ? F_MINMAX_I64
+                                                                      : 0;
+            fs_rbuf vr;
+            fs_rbuf_init(&vr, b->p, b->len);
+            ok = codec_fits(b->codec, t) && !(b->flags & ~(want | F_VALIDITY));
+            if (ok) {
+                switch (t) {
+                case FS_VT_INT64:
+                case FS_VT_TIMESTAMP:
+                    ok = (d->i64 = malloc((size_t)n * sizeof *d->i64)) &&
+                         decode_i64(b, (size_t)n, d->i64) == FS_OK;
+                    break;
+                case FS_VT_FLOAT64:
+                    ok = (d->f64 = malloc((size_t)n * sizeof *d->f64)) != NULL;
+                    if (ok && b->codec == C_DECIMAL)
+                        ok = fs_decimal_decode(&vr, (size_t)n, d->f64) == FS_OK;
+                    else if (ok)
+                        ok = fs_gorilla_decode(&vr, (size_t)n, d->f64) == FS_OK;
+                    ok = ok && !vr.corrupt && vr.pos == vr.len;
+                    break;
+                case FS_VT_BOOL:
+                    ok = (d->b = malloc((size_t)n)) &&
+                         fs_bool_decode(&vr, (size_t)n, d->b) == FS_OK && !vr.corrupt &&
+                         vr.pos == vr.len;
+                    break;
+                case FS_VT_STRING:
+                    ok = fs_dict_decode(&vr, (size_t)n, &d->ds) == FS_OK && !vr.corrupt &&
+                         vr.pos == vr.len;
+                    break;
+                }
+            }
+        }
+        if (!ok) {
+            say(err, "%s: entity %s, column %s: block does not decode", c->path, e->key,
+                col_label(c, k));
+            rc = FS_E_CORRUPT;
+            goto out;
+        }
+    }
+    /* (event_ts, seq) sorted and consistent with the index and the header. */
+    uint64_t max_seq = 0;
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
+        if ((uint64_t)seq[i] > max_seq)
+            max_seq = (uint64_t)seq[i];
+        if (i > 0 && (ts[i] < ts[i - 1] ||
+                      (ts[i] == ts[i - 1] && (uint64_t)seq[i] < (uint64_t)seq[i - 1])))
+            sorted = 0;
+    }
+    if (!sorted || ts[0] != e->min_ts || ts[n - 1] != e->max_ts || max_seq != e->max_seq ||
+        ts[0] < c->meta.start || ts[n - 1] >= c->meta.end || max_seq > c->meta.max_seq) {
+        say(err, "%s: entity %s: event_ts/seq unsorted or disagree with the index", c->path,
+   e->key);
+        rc = FS_E_CORRUPT;
+        goto out;
+    }
+
+    /* Append. */
+    for (size_t i = 0; i < n; i++) {
+        long row = fs_batch_add_row(out, e->key, e->key_len, ts[i]);
+        if (row < 0) {
+            rc = FS_E_NOMEM;
+            goto out;
+        }
+        out->seq[row] = (uint64_t)seq[i];
+    }
+    for (size_t k = 0; k < c->ncols; k++) {
+        dcol *d = &dc[k];
+        fs_column *col = &out->cols[k];
+        if (col->type == FS_VT_STRING) {
+            /* One arena copy per distinct string, shared by its rows. */
+            free(dcopy);
+            dcopy = calloc(d->ds.ndict ? d->ds.ndict : 1, sizeof *dcopy);
+            if (!dcopy) {
+                rc = FS_E_NOMEM;
+                goto out;
+            }
+            for (size_t j = 0; j < d->ds.ndict; j++) {
+                dcopy[j] = fs_arena_strndup(&out->arena, d->ds.dict[j], d->ds.dict_lens[j]);
+                if (!dcopy[j]) {
+                    rc = FS_E_NOMEM;
+                    goto out;
+                }
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (d->valid && !d->valid[i])
+                continue;
+            size_t row = n0 + i;
+            col->valid[row] = 1;
+            switch (col->type) {
+            case FS_VT_INT64:
+            case FS_VT_TIMESTAMP: col->i64[row] = d->i64[i]; break;
+            case FS_VT_FLOAT64: col->f64[row] = d->f64[i]; break;
+            case FS_VT_BOOL: col->b[row] = d->b[i]; break;
+            case FS_VT_STRING:
+                col->s[row] = dcopy[d->ds.codes[i]];
+                col->slen[row] = d->ds.dict_lens[d->ds.codes[i]];
+                break;
+            }
+        }
+    }
+out:
+    if (rc != FS_OK) {
+        while (out->n > n0)
+            fs_batch_pop_row(out);
+        if (rc == FS_E_NOMEM)
+            say(err, "%s: entity %s: out of memory", c->path, e->key);
+    }
+    for (size_t k = 0; dc && k < c->ncols; k++) {
+        free(dc[k].i64);
+        free(dc[k].f64);
+        free(dc[k].b);
+        free(dc[k].valid);
+        fs_dict_strings_free(&dc[k].ds);
+    }
+    free(dc);
+    free(dcopy);
+    free(blocks);
+    free(blk_col);
+    free(ts);
+    free(seq);
+    return rc;
+}
+
+int fs_chunk_read_all(fs_chunk *c, fs_batch *out, fs_strbuf *err)
+{
+    for (size_t k = 0; k < c->nent; k++) {
+        int rc = fs_chunk_read_entity(c, (int)k, out, err);
+        if (rc != FS_OK)
+            return rc;
+    }
+    return FS_OK;
+}

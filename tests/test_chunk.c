@@ -1,0 +1,703 @@
+/* Chunk file tests: round trips of a candles-like batch (100 entities x 1000
+ * rows, every column type, nulls at random, at fixed strides and leading an
+ * entity, corrections sharing an event_ts, NaN/-0.0/inf forcing the Gorilla
+ * fallback) compared value by value and null by null; entity lookups;
+ * unsorted or out-of-range input refused; a flipped byte in a data block
+ * reported with file, entity and column and never served; flipped header and
+ * footer bytes refused at open; every single-byte flip of a small chunk and
+ * truncations at every 97th length failing cleanly; a newer format version
+ * refused; and the compression ratio of the candles batch. Deterministic:
+ * one fixed xorshift seed. */
+#include "test.h"
+
+#include "fstore.h"
+#include "storage/batch.h"
+#include "storage/chunk.h"
+
+#include <unistd.h>
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+static char *temp_dir(void)
+{
+    char tmpl[] = "/tmp/fstore-chunk-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static int write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = len ? fwrite(data, 1, len, f) : 0;
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+static char *read_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+#define NS 1000000000LL
+#define BASE (1704067200LL * NS) /* 2024-01-01T00:00:00Z */
+#define MINUTE (60 * NS)
+#define DAY (86400 * NS)
+
+/* Column order: `close` last and never null, so the last bytes of every
+ * segment are the payload of close's values block. */
+enum {
+    C_OPEN, C_HIGH, C_LOW, C_VOLUME, C_FUNDING, C_VENUE,
+    C_CLOSED, C_TRADES, C_OPEN_TIME, C_CLOSE, NCOLS
+};
+static const fs_colspec candle_cols[NCOLS] = {
+    {"open", FS_VT_FLOAT64},   {"high", FS_VT_FLOAT64},       {"low", FS_VT_FLOAT64},
+    {"volume", FS_VT_FLOAT64}, {"funding", FS_VT_FLOAT64},    {"venue", FS_VT_STRING},
+    {"is_closed", FS_VT_BOOL}, {"trades", FS_VT_INT64},       {"open_time", FS_VT_TIMESTAMP},
+    {"close", FS_VT_FLOAT64},
+};
+static const char *venues[] = {"binance", "coinbase", "kraken", "bybit"};
+
+/* nent entities x nrows 1-minute candles ("SYMi:1m"), plus one correction
+ * per entity (same event_ts as row nrows/2, a later seq), sorted. The max
+ * seq used is 5. */
+static int make_candles(fs_batch *b, int nent, int nrows)
+{
+    if (fs_batch_init(b, candle_cols, NCOLS))
+        return -1;
+    for (int e = 0; e < nent; e++) {
+        char key[32];
+        int kl = snprintf(key, sizeof key, "SYM%d:1m", e);
+        int64_t cents = 1000000 + (int64_t)(rnd() % 5000000); /* 10000.00 .. 60000.00 */
+        for (int i = 0; i <= nrows; i++) {
+            int corr = i == nrows; /* the correction row */
+            int64_t ts = BASE + (int64_t)((corr ? nrows / 2 : i) + 1) * MINUTE;
+            long r = fs_batch_add_row(b, key, (size_t)kl, ts);
+            if (r < 0)
+                return -1;
+            b->seq[r] = corr ? 5 : 1 + (uint64_t)i * 4 / (uint64_t)nrows;
+            int64_t open = cents;
+            cents += (int64_t)(rnd() % 201) - 100;
+            if (cents < 100)
+                cents = 100;
+            int64_t close = cents, hi = (open > close ? open : close) + (int64_t)(rnd() % 50);
+            int64_t lo = (open < close ? open : close) - (int64_t)(rnd() % 50);
+            fs_batch_set_f64(b, C_OPEN, (size_t)r, (double)open / 100);
+            fs_batch_set_f64(b, C_HIGH, (size_t)r, (double)hi / 100);
+            fs_batch_set_f64(b, C_LOW, (size_t)r, (double)lo / 100);
+            fs_batch_set_f64(b, C_CLOSE, (size_t)r, (double)close / 100);
+            fs_batch_set_f64(b, C_VOLUME, (size_t)r, (double)(rnd() % 10000000) / 1000);
+            if (rnd() % 10 != 0) { /* ~10% nulls */
+                int64_t micros = (int64_t)(rnd() % 2001) - 1000;
+                fs_batch_set_f64(b, C_FUNDING, (size_t)r, (double)micros / 1e6);
+            }
+            if (e == 7 && i < 4) { /* no decimal form: this block falls back to Gorilla */
+                static const double odd[4] = {-0.0, 1.0 / 3, 0, 0};
+                double v = i == 2 ? NAN : i == 3 ? INFINITY : odd[i];
+                fs_batch_set_f64(b, C_FUNDING, (size_t)r, v);
+            }
+            if (i % 37 != 5)
+                fs_batch_set_str(b, C_VENUE, (size_t)r, venues[(e + i / 300) % 4],
+                                 strlen(venues[(e + i / 300) % 4]));
+            if (i % 53 != 0)
+                fs_batch_set_bool(b, C_CLOSED, (size_t)r, rnd() % 3 != 0);
+            if (i >= 3 && e != 11) /* leading nulls; entity 11: all null */
+                fs_batch_set_i64(b, C_TRADES, (size_t)r, (int64_t)(rnd() % 5000));
+            fs_batch_set_i64(b, C_OPEN_TIME, (size_t)r, ts - MINUTE);
+        }
+    }
+    return fs_batch_sort(b);
+}
+
+static fs_chunk_meta candle_meta(void)
+{
+    fs_chunk_meta m = {"candles_1m", BASE, BASE + DAY, 5};
+    return m;
+}
+
+/* Row ra of a == row rb of b, every value and null; 0 when equal. */
+static int rows_differ(const fs_batch *a, size_t ra, const fs_batch *b, size_t rb)
+{
+    if (a->entity_len[ra] != b->entity_len[rb] ||
+        memcmp(a->entity[ra], b->entity[rb], a->entity_len[ra]) != 0 ||
+        a->event_ts[ra] != b->event_ts[rb] || a->seq[ra] != b->seq[rb])
+        return 1;
+    for (size_t c = 0; c < a->ncols; c++) {
+        const fs_column *x = &a->cols[c], *y = &b->cols[c];
+        if (x->valid[ra] != y->valid[rb])
+            return 2;
+        if (!x->valid[ra])
+            continue;
+        switch (x->type) {
+        case FS_VT_INT64:
+        case FS_VT_TIMESTAMP:
+            if (x->i64[ra] != y->i64[rb])
+                return 3;
+            break;
+        case FS_VT_FLOAT64: /* bit for bit: NaN, -0.0 */
+            if (memcmp(&x->f64[ra], &y->f64[rb], sizeof(double)) != 0)
+                return 4;
+            break;
+        case FS_VT_BOOL:
+            if (x->b[ra] != y->b[rb])
+                return 5;
+            break;
+        case FS_VT_STRING:
+            if (x->slen[ra] != y->slen[rb] || memcmp(x->s[ra], y->s[rb], x->slen[ra]) != 0)
+                return 6;
+            break;
+        }
+    }
+    return 0;
+}
+
+static size_t batches_differ_at(const fs_batch *a, const fs_batch *b)
+{
+    size_t n = a->n < b->n ? a->n : b->n;
+    for (size_t i = 0; i < n; i++)
+        if (rows_differ(a, i, b, i))
+            return i;
+    return a->n == b->n ? (size_t)-1 : n;
+}
+
+static int init_like(fs_batch *out, const fs_chunk *c)
+{
+    size_t nc;
+    const fs_colspec *cols = fs_chunk_columns(c, &nc);
+    return fs_batch_init(out, cols, nc);
+}
+
+/* Opens `path` and reads everything; the status of the first failure. */
+static int open_and_read(const char *path, fs_strbuf *err)
+{
+    fs_chunk *c;
+    int rc = fs_chunk_open(path, &c, err);
+    if (rc != FS_OK)
+        return rc;
+    fs_batch out;
+    if (init_like(&out, c)) {
+        fs_chunk_close(c);
+        return FS_E_NOMEM;
+    }
+    rc = fs_chunk_read_all(c, &out, err);
+    fs_batch_free(&out);
+    fs_chunk_close(c);
+    return rc;
+}
+
+static char *dir;
+static fs_batch candles;
+static char candles_path[512];
+
+TEST(test_roundtrip_candles)
+{
+    rng_state = 0x9E3779B97F4A7C15ull;
+    CHECK_INT(make_candles(&candles, 100, 1000), FS_OK);
+    CHECK_INT(candles.n, 100 * 1001);
+    snprintf(candles_path, sizeof candles_path, "%s/candles.chunk", dir);
+    fs_chunk_meta m = candle_meta();
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_write(candles_path, &candles, &m, &err), FS_OK);
+    CHECK_STR(fs_sb_str(&err), "");
+
+    fs_chunk *c = NULL;
+    CHECK_INT(fs_chunk_open(candles_path, &c, &err), FS_OK);
+    if (!c)
+        return;
+    const fs_chunk_meta *rm = fs_chunk_get_meta(c);
+    CHECK_STR(rm->table, "candles_1m");
+    CHECK_INT(rm->start, BASE);
+    CHECK_INT(rm->end, BASE + DAY);
+    CHECK_INT(rm->max_seq, 5);
+    CHECK_INT(fs_chunk_row_count(c), 100 * 1001);
+    CHECK_INT(fs_chunk_entity_count(c), 100);
+    size_t nc;
+    const fs_colspec *cols = fs_chunk_columns(c, &nc);
+    CHECK_INT(nc, NCOLS);
+    for (size_t k = 0; k < nc && k < NCOLS; k++) {
+        CHECK_STR(cols[k].name, candle_cols[k].name);
+        CHECK_INT(cols[k].type, candle_cols[k].type);
+    }
+    /* Index entries: key order, counts and ranges. */
+    const fs_chunk_entity *e0 = fs_chunk_entity_at(c, 0), *e99 = fs_chunk_entity_at(c, 99);
+    CHECK(fs_chunk_entity_at(c, 100) == NULL);
+    if (e0 && e99) {
+        CHECK_STR(e0->key, "SYM0:1m");
+        CHECK_STR(e99->key, "SYM9:1m"); /* byte order: "SYM99:" < "SYM9:" */
+        CHECK_INT(e0->rows, 1001);
+        CHECK_INT(e0->min_ts, BASE + MINUTE);
+        CHECK_INT(e0->max_ts, BASE + 1000 * MINUTE);
+        CHECK_INT(e0->max_seq, 5);
+    }
+
+    fs_batch out;
+    CHECK_INT(init_like(&out, c), 0);
+    CHECK_INT(fs_chunk_read_all(c, &out, &err), FS_OK);
+    CHECK_INT(out.n, candles.n);
+    size_t bad = batches_differ_at(&candles, &out);
+    if (bad != (size_t)-1)
+        fprintf(stderr, "  first differing row %zu (reason %d)\n", bad,
+                bad < out.n ? rows_differ(&candles, bad, &out, bad) : -1);
+    CHECK(bad == (size_t)-1);
+    /* Nulls really came back as nulls (and slots as zero). */
+    size_t nulls = 0;
+    for (size_t i = 0; i < out.n; i++)
+        if (!out.cols[C_FUNDING].valid[i]) {
+            nulls++;
+            CHECK(out.cols[C_FUNDING].f64[i] == 0);
+        }
+    CHECK(nulls > out.n / 20 && nulls < out.n / 5);
+
+    /* Reading twice appends. */
+    CHECK_INT(fs_chunk_read_entity(c, 3, &out, &err), FS_OK);
+    CHECK_INT(out.n, candles.n + 1001);
+    CHECK_STR(fs_sb_str(&err), "");
+    fs_batch_free(&out);
+
+    /* A batch with other columns is refused, untouched. */
+    fs_batch wrong;
+    CHECK_INT(fs_batch_init(&wrong, candle_cols, NCOLS - 1), 0);
+    CHECK_INT(fs_chunk_read_entity(c, 0, &wrong, &err), FS_E_INVAL);
+    CHECK_INT(wrong.n, 0);
+    CHECK_INT(fs_chunk_read_entity(c, 100, &wrong, &err), FS_E_INVAL);
+    CHECK_INT(fs_chunk_read_entity(c, -1, &wrong, &err), FS_E_INVAL);
+    fs_batch_free(&wrong);
+    fs_chunk_close(c);
+    fs_sb_free(&err);
+}
+
+TEST(test_compression_ratio)
+{
+    fs_chunk *c = NULL;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_open(candles_path, &c, &err), FS_OK);
+    if (!c)
+        return;
+    fs_chunk_stats st;
+    fs_chunk_get_stats(c, &st);
+    /* raw: entity key + 16 (event_ts, seq) + 8 per numeric cell (8 numeric
+     * columns) + 1 per bool + present string bytes. */
+    uint64_t raw = 0;
+    for (size_t i = 0; i < candles.n; i++) {
+        raw += candles.entity_len[i] + 16 + 8 * 8 + 1;
+        raw += candles.cols[C_VENUE].valid[i] ? candles.cols[C_VENUE].slen[i] : 0;
+    }
+    CHECK_INT(st.raw_bytes, raw);
+    CHECK_INT(st.rows, candles.n);
+    CHECK_INT(st.entities, 100);
+    size_t flen = 0;
+    char *bytes = read_bytes(candles_path, &flen);
+    free(bytes);
+    CHECK_INT(st.file_bytes, flen);
+    double ratio = (double)st.file_bytes / (double)st.raw_bytes;
+    printf("     candles chunk: %llu rows, %llu bytes (%.2f bytes/row), raw %llu bytes "
+           "(%.2f bytes/row): %.1f%% of raw, %.1fx\n",
+           (unsigned long long)st.rows, (unsigned long long)st.file_bytes,
+           (double)st.file_bytes / (double)st.rows, (unsigned long long)st.raw_bytes,
+           (double)st.raw_bytes / (double)st.rows, 100 * ratio, 1 / ratio);
+    CHECK(ratio < 0.40);
+    fs_chunk_close(c);
+    fs_sb_free(&err);
+}
+
+TEST(test_find_entity)
+{
+    fs_chunk *c = NULL;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_open(candles_path, &c, &err), FS_OK);
+    if (!c)
+        return;
+    for (int e = 0; e < 100; e++) {
+        char key[32];
+        int kl = snprintf(key, sizeof key, "SYM%d:1m", e);
+        int idx = fs_chunk_find_entity(c, key, (size_t)kl);
+        CHECK(idx >= 0);
+        const fs_chunk_entity *ent = fs_chunk_entity_at(c, (size_t)(idx < 0 ? 0 : idx));
+        CHECK_STR(ent->key, key);
+    }
+    static const char *absent[] = {"SYM100:1m", "", "SYM5:1", "SYM5:1mm",
+                                   "AAA",       "ZZZ", "SYM5:1m\n"};
+    for (size_t k = 0; k < sizeof absent / sizeof *absent; k++)
+        CHECK_INT(fs_chunk_find_entity(c, absent[k], strlen(absent[k])), -1);
+
+    /* One entity's rows equal the source's rows for that entity. */
+    int idx = fs_chunk_find_entity(c, "SYM42:1m", 8);
+    fs_batch out;
+    CHECK_INT(init_like(&out, c), 0);
+    CHECK_INT(fs_chunk_read_entity(c, idx, &out, &err), FS_OK);
+    CHECK_INT(out.n, 1001);
+    size_t first = 0;
+    while (first < candles.n && strcmp(candles.entity[first], "SYM42:1m") != 0)
+        first++;
+    int same = 1;
+    for (size_t i = 0; i < out.n && first + i < candles.n; i++)
+        if (rows_differ(&candles, first + i, &out, i))
+            same = 0;
+    CHECK(same);
+    /* The correction sits right after the row it corrects. */
+    int corr = 0;
+    for (size_t i = 1; i < out.n; i++)
+        if (out.event_ts[i] == out.event_ts[i - 1]) {
+            CHECK(out.seq[i] > out.seq[i - 1]);
+            corr++;
+        }
+    CHECK_INT(corr, 1);
+    fs_batch_free(&out);
+    fs_chunk_close(c);
+    fs_sb_free(&err);
+}
+
+TEST(test_rejects_bad_input)
+{
+    fs_batch b;
+    rng_state = 12345;
+    CHECK_INT(make_candles(&b, 3, 10), FS_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/bad.chunk", dir);
+    fs_chunk_meta m = candle_meta();
+    fs_strbuf err = {0};
+
+    /* Swap two rows of one entity: unsorted by event_ts. */
+    int64_t t = b.event_ts[3];
+    b.event_ts[3] = b.event_ts[4];
+    b.event_ts[4] = t;
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_E_INVAL);
+    CHECK_CONTAINS(fs_sb_str(&err), "not sorted");
+    CHECK_CONTAINS(fs_sb_str(&err), "row 4");
+    CHECK(access(path, F_OK) != 0);
+    b.event_ts[4] = b.event_ts[3];
+    b.event_ts[3] = t;
+    /* Same event_ts, seq going down. */
+    fs_sb_reset(&err);
+    uint64_t s5 = b.seq[5];
+    b.seq[5] = 9;
+    m.max_seq = 9;
+    b.event_ts[6] = b.event_ts[5];
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_E_INVAL);
+    CHECK_CONTAINS(fs_sb_str(&err), "not sorted");
+    b.seq[5] = s5;
+    b.event_ts[6] = b.event_ts[7] - MINUTE;
+    m.max_seq = 5;
+    /* Entities out of order: swap the first rows of two entities. */
+    fs_sb_reset(&err);
+    const char *k0 = b.entity[0];
+    b.entity[0] = b.entity[b.n - 1];
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_E_INVAL);
+    b.entity[0] = k0;
+    /* event_ts outside [start, end). */
+    fs_sb_reset(&err);
+    m.end = b.event_ts[b.n - 1];
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_E_INVAL);
+    CHECK_CONTAINS(fs_sb_str(&err), "outside the chunk range");
+    m = candle_meta();
+    /* seq above max_seq. */
+    fs_sb_reset(&err);
+    m.max_seq = 4;
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_E_INVAL);
+    CHECK_CONTAINS(fs_sb_str(&err), "above the chunk's max_seq");
+    CHECK(access(path, F_OK) != 0);
+    /* Restored, it writes. */
+    m = candle_meta();
+    fs_sb_reset(&err);
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_OK);
+    fs_batch_free(&b);
+    fs_sb_free(&err);
+}
+
+TEST(test_empty_chunk)
+{
+    fs_batch b;
+    CHECK_INT(fs_batch_init(&b, candle_cols, NCOLS), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/empty.chunk", dir);
+    fs_chunk_meta m = candle_meta();
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_OK);
+    fs_chunk *c = NULL;
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_OK);
+    if (c) {
+        CHECK_INT(fs_chunk_entity_count(c), 0);
+        CHECK_INT(fs_chunk_row_count(c), 0);
+        CHECK_INT(fs_chunk_find_entity(c, "x", 1), -1);
+        CHECK_INT(fs_chunk_read_all(c, &b, &err), FS_OK);
+        CHECK_INT(b.n, 0);
+        fs_chunk_close(c);
+    }
+    fs_batch_free(&b);
+    fs_sb_free(&err);
+}
+
+TEST(test_flipped_data_byte)
+{
+    size_t len;
+    char *orig = read_bytes(candles_path, &len);
+    CHECK(orig != NULL);
+    if (!orig)
+        return;
+    fs_chunk *c = NULL;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_open(candles_path, &c, &err), FS_OK);
+    if (!c) {
+        free(orig);
+        return;
+    }
+    int idx = fs_chunk_find_entity(c, "SYM42:1m", 8);
+    const fs_chunk_entity *e = fs_chunk_entity_at(c, (size_t)idx);
+    uint64_t last = e->seg_offset + e->seg_bytes - 1; /* in close's payload */
+    uint64_t mid = e->seg_offset + e->seg_bytes / 2;
+    fs_chunk_close(c);
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/flipped.chunk", dir);
+    orig[last] ^= 0x10;
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    orig[last] ^= 0x10;
+    /* Open succeeds: data blocks are checked when read. */
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_OK);
+    if (!c) {
+        free(orig);
+        return;
+    }
+    fs_batch out; /* static column names: it outlives this chunk handle */
+    CHECK_INT(fs_batch_init(&out, candle_cols, NCOLS), 0);
+    CHECK_INT(fs_chunk_read_entity(c, idx, &out, &err), FS_E_CORRUPT);
+    CHECK_INT(out.n, 0); /* nothing served */
+    char want[700];
+    snprintf(want, sizeof want, "%s: entity SYM42:1m, column close: checksum mismatch", path);
+    CHECK_CONTAINS(fs_sb_str(&err), want);
+    /* Other entities still read. */
+    CHECK_INT(fs_chunk_read_entity(c, idx + 1, &out, &err), FS_OK);
+    CHECK_INT(out.n, 1001);
+    /* read_all stops at the bad entity with the same error. */
+    fs_batch_clear(&out);
+    fs_sb_reset(&err);
+    CHECK_INT(fs_chunk_read_all(c, &out, &err), FS_E_CORRUPT);
+    CHECK_CONTAINS(fs_sb_str(&err), "column close: checksum mismatch");
+    CHECK_INT(out.n, (size_t)idx * 1001);
+    fs_chunk_close(c);
+
+    /* A byte in the middle of the segment: some block's checksum. */
+    orig[mid] ^= 0x01;
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    orig[mid] ^= 0x01;
+    fs_sb_reset(&err);
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_OK);
+    if (c) {
+        fs_batch_clear(&out);
+        CHECK_INT(fs_chunk_read_entity(c, idx, &out, &err), FS_E_CORRUPT);
+        CHECK_CONTAINS(fs_sb_str(&err), "entity SYM42:1m, column ");
+        CHECK_INT(out.n, 0);
+        fs_chunk_close(c);
+    }
+    fs_batch_free(&out);
+    free(orig);
+    fs_sb_free(&err);
+}
+
+TEST(test_flipped_header_and_footer)
+{
+    size_t len;
+    char *orig = read_bytes(candles_path, &len);
+    if (!orig)
+        return;
+    fs_chunk *c = NULL;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_open(candles_path, &c, &err), FS_OK);
+    if (!c) {
+        free(orig);
+        return;
+    }
+    const fs_chunk_entity *e = fs_chunk_entity_at(c, fs_chunk_entity_count(c) - 1);
+    uint64_t footer = e->seg_offset + e->seg_bytes;
+    fs_chunk_close(c);
+    char path[600];
+    snprintf(path, sizeof path, "%s/footer.chunk", dir);
+    /* In the footer: first entry's key, an offset, the last entry, the CRC,
+     * the footer offset, the end magic. */
+    uint64_t spots[] = {footer + 3, footer + 12, len - 30, len - 20, len - 12, len - 1};
+    for (size_t k = 0; k < sizeof spots / sizeof *spots; k++) {
+        orig[spots[k]] ^= 0x04;
+        CHECK_INT(write_bytes(path, orig, len), 0);
+        orig[spots[k]] ^= 0x04;
+        fs_sb_reset(&err);
+        c = NULL;
+        CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_CORRUPT);
+        CHECK(c == NULL);
+        CHECK_CONTAINS(fs_sb_str(&err), path);
+    }
+    fs_sb_reset(&err);
+    orig[len - 25] ^= 0x80; /* footer CRC region: a max_seq byte of the last entry */
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    orig[len - 25] ^= 0x80;
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_CORRUPT);
+    CHECK_CONTAINS(fs_sb_str(&err), "footer checksum mismatch");
+    /* Header: the table name. */
+    fs_sb_reset(&err);
+    orig[14] ^= 0x01;
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    orig[14] ^= 0x01;
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_CORRUPT);
+    CHECK_CONTAINS(fs_sb_str(&err), "header checksum mismatch");
+    /* Not a chunk at all. */
+    fs_sb_reset(&err);
+    orig[0] = 'X';
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    orig[0] = 'F';
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_CORRUPT);
+    CHECK_CONTAINS(fs_sb_str(&err), "not a chunk file");
+    /* Missing. */
+    fs_sb_reset(&err);
+    snprintf(path, sizeof path, "%s/nope.chunk", dir);
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_NOTFOUND);
+    CHECK_CONTAINS(fs_sb_str(&err), path);
+    free(orig);
+    fs_sb_free(&err);
+}
+
+TEST(test_newer_version)
+{
+    size_t len;
+    char *orig = read_bytes(candles_path, &len);
+    if (!orig)
+        return;
+    char path[600];
+    snprintf(path, sizeof path, "%s/v2.chunk", dir);
+    orig[8] = 2; /* u32 version, little-endian, right after the magic */
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    fs_chunk *c = NULL;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_VERSION);
+    CHECK(c == NULL);
+    CHECK_CONTAINS(fs_sb_str(&err), "version 2 is newer");
+    CHECK_CONTAINS(fs_sb_str(&err), path);
+    orig[8] = 0;
+    orig[11] = 1; /* 2^24 */
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_VERSION);
+    free(orig);
+    fs_sb_free(&err);
+}
+
+/* A small chunk with every column type and nulls, for exhaustive damage. */
+static char *small_chunk(size_t *len, fs_batch *src)
+{
+    rng_state = 777;
+    if (make_candles(src, 4, 30) != FS_OK)
+        return NULL;
+    char path[600];
+    snprintf(path, sizeof path, "%s/small.chunk", dir);
+    fs_chunk_meta m = candle_meta();
+    if (fs_chunk_write(path, src, &m, NULL) != FS_OK)
+        return NULL;
+    return read_bytes(path, len);
+}
+
+TEST(test_truncated)
+{
+    fs_batch src;
+    size_t len = 0;
+    char *orig = small_chunk(&len, &src);
+    CHECK(orig != NULL);
+    if (!orig)
+        return;
+    char path[600];
+    snprintf(path, sizeof path, "%s/trunc.chunk", dir);
+    int tried = 0, failed = 0;
+    for (size_t n = 0; n < len; n += 97) {
+        CHECK_INT(write_bytes(path, orig, n), 0);
+        fs_strbuf err = {0};
+        int rc = open_and_read(path, &err);
+        tried++;
+        if (rc == FS_E_CORRUPT)
+            failed++;
+        else
+            fprintf(stderr, "  truncated to %zu: status %d\n", n, rc);
+        CHECK(fs_sb_str(&err)[0] != 0);
+        fs_sb_free(&err);
+    }
+    CHECK_INT(failed, tried);
+    CHECK(tried > 10);
+    /* The whole file still reads. */
+    CHECK_INT(write_bytes(path, orig, len), 0);
+    CHECK_INT(open_and_read(path, NULL), FS_OK);
+    free(orig);
+    fs_batch_free(&src);
+}
+
+TEST(test_every_byte_flipped)
+{
+    fs_batch src;
+    size_t len = 0;
+    char *orig = small_chunk(&len, &src);
+    CHECK(orig != NULL);
+    if (!orig)
+        return;
+    char path[600];
+    snprintf(path, sizeof path, "%s/flip.chunk", dir);
+    size_t undetected = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t mask = (uint8_t)(1u << (i % 8));
+        orig[i] ^= (char)mask;
+        write_bytes(path, orig, len);
+        orig[i] ^= (char)mask;
+        int rc = open_and_read(path, NULL);
+        if (rc == FS_OK) {
+            undetected++;
+            fprintf(stderr, "  flip of byte %zu undetected\n", i);
+        }
+    }
+    printf("     %zu single-bit flips of a %zu-byte chunk: %zu undetected\n", len, len, undetected);
+    CHECK_INT(undetected, 0);
+    free(orig);
+    fs_batch_free(&src);
+}
+
+int main(void)
+{
+    dir = temp_dir();
+    if (!dir)
+        return 1;
+    RUN(test_roundtrip_candles);
+    RUN(test_compression_ratio);
+    RUN(test_find_entity);
+    RUN(test_rejects_bad_input);
+    RUN(test_empty_chunk);
+    RUN(test_flipped_data_byte);
+    RUN(test_flipped_header_and_footer);
+    RUN(test_newer_version);
+    RUN(test_truncated);
+    RUN(test_every_byte_flipped);
+    fs_batch_free(&candles);
+    rm_rf(dir);
+    free(dir);
+    TEST_EXIT();
+}
