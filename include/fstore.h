@@ -192,6 +192,72 @@ int fs_describe(fs_store *store, const char *name, char **json);
 /* The whole current registry as JSON text (what GET /registry serves). */
 int fs_registry_json(fs_store *store, char **json);
 
+/* ---------------------------------------------------------------------------
+ * Data: ingest and point-in-time reads (embedded storage engine)
+ * ------------------------------------------------------------------------- */
+
+/* Times are int64 nanoseconds since the Unix epoch, UTC. */
+#define FS_TIME_LATEST INT64_MAX  /* "now": the latest value */
+#define FS_KNOWN_ALL_COMMITS UINT64_MAX /* known_at that sees every commit */
+
+typedef struct {
+    const char *format;       /* "csv" (default), "jsonl" or "kline" (docs/ingest.md) */
+    const char *symbol, *tf;  /* candles: every row's symbol / tf (required for kline) */
+    const char *rejects_path; /* write rejected rows here, one per line; NULL: don't */
+    int lock_wait_ms;         /* wait this long for another writer (0: fail at once) */
+} fs_ingest_opts;
+
+typedef struct {
+    uint64_t seq;           /* the commit's sequence number (0 when nothing was stored) */
+    uint64_t rows_ok;       /* rows stored */
+    uint64_t rows_rejected; /* rows rejected (see the rejects file) */
+} fs_ingest_result;
+
+/* Ingests a file ("-" for standard input) into source `source` as ONE commit:
+ * its good rows become visible together, durable before the call returns.
+ * Bad rows do not stop the load: they are counted, and written to
+ * opts->rejects_path with their line number and reason; the call still
+ * returns FS_OK (check rows_rejected). A file that is not of the format at
+ * all stores nothing and returns FS_E_PARSE. The handle becomes the data
+ * directory's writer (an exclusive lock held until fs_close): a second
+ * writer waits lock_wait_ms, then gets FS_E_BUSY. Full disk: FS_E_NOSPACE,
+ * nothing of the commit stored.
+ * @return FS_OK; FS_E_NOTFOUND (no such source); FS_E_PARSE; FS_E_INVAL
+ *         (bad options, e.g. kline without symbol/tf); FS_E_BUSY; FS_E_IO;
+ *         FS_E_NOSPACE; FS_E_NOMEM. */
+int fs_ingest_file(fs_store *store, const char *source, const char *path, const fs_ingest_opts *opts,
+                   fs_ingest_result *result);
+
+/* Feature values of one entity ("BTCUSDT:1h": join-key values joined by ':')
+ * at time `at` (FS_TIME_LATEST for the latest) under the point-in-time rule
+ * of DESIGN.md: the row with the greatest event_ts <= at, not older than the
+ * view's TTL, stored at or before `known_at` (a commit sequence number, or
+ * FS_KNOWN_ALL_COMMITS). `features` are "view:feature". *json (free with
+ * fs_free) is {"entity", "at", "known_at", "features": [{"feature", "value",
+ * "event_ts", "seq", "status"}]} with status PRESENT, NOT_FOUND, NULL_VALUE,
+ * OUTSIDE_MAX_AGE (at FS_TIME_LATEST: the newest value is returned but is
+ * older than the view's TTL, measured from now) or NOT_COMPUTED (an
+ * indicator or expression feature before `fstore compute` exists). A reading handle sees the commits made before its first
+ * read; fs_refresh() moves it forward.
+ * @return FS_OK; FS_E_NOTFOUND (unknown view or feature); FS_E_INVAL (the
+ *         entity has the wrong number of join keys). */
+int fs_get_json(fs_store *store, const char *entity, const char *const *features, size_t n_features,
+                int64_t at, uint64_t known_at, char **json);
+
+/* Stored rows of `table` (a source) for one entity with from <= event_ts <
+ * to, every version, in (event_ts, seq) order, at most `limit` (0: all);
+ * `columns` NULL for all. *json: {"table", "entity", "columns", "rows":
+ * [[event_ts, seq, values...], ...]}. */
+int fs_history_json(fs_store *store, const char *table, const char *entity, int64_t from, int64_t to,
+                    size_t limit, const char *const *columns, size_t n_columns, uint64_t known_at,
+                    char **json);
+
+/* The commits: {"commits": [{"seq", "time", "table", "rows"}]}. */
+int fs_log_json(fs_store *store, char **json);
+
+/* Makes a reading handle see commits made since its first read. */
+int fs_refresh(fs_store *store);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,19 +12,13 @@
 #include "registry/catalog.h"
 #include "registry/defs_json.h"
 #include "registry/load.h"
+#include "api/store_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct fs_store {
-    char *dir;
-    fs_catalog cat;
-    fs_strbuf errmsg;
-    pthread_mutex_t mu;
-};
-
-static int fail(fs_store *s, int rc, const char *msg)
+int fs_store_fail(fs_store *s, int rc, const char *msg)
 {
     fs_sb_reset(&s->errmsg);
     fs_sb_puts(&s->errmsg, msg && *msg ? msg : fs_strerror(rc));
@@ -77,6 +71,7 @@ int fs_open(const char *dir, fs_store **out, char **detail)
     }
     fs_sb_free(&err);
     pthread_mutex_init(&s->mu, NULL);
+    s->writer_lock_fd = -1;
     *out = s;
     return FS_OK;
 }
@@ -85,6 +80,8 @@ void fs_close(fs_store *s)
 {
     if (!s)
         return;
+    fs_engine_close(s->engine, NULL);
+    fs_unlock(s->writer_lock_fd);
     fs_catalog_free(&s->cat);
     fs_sb_free(&s->errmsg);
     pthread_mutex_destroy(&s->mu);
@@ -112,7 +109,7 @@ int fs_apply_text(fs_store *s, const char *name, const char *text, size_t len, u
         /* Text that is not well-formed YAML is a parse error; anything else
          * is a problem with the definitions. */
         rc = diag.parse_errors ? FS_E_PARSE : FS_E_INVALID_DEF;
-        fail(s, rc, fs_diag_str(&diag));
+        fs_store_fail(s, rc, fs_diag_str(&diag));
         /* The detail is one line per error; drop the trailing newline. */
         if (s->errmsg.len && s->errmsg.buf[s->errmsg.len - 1] == '\n')
             s->errmsg.buf[--s->errmsg.len] = 0;
@@ -120,7 +117,7 @@ int fs_apply_text(fs_store *s, const char *name, const char *text, size_t len, u
         fs_strbuf err = {0};
         rc = fs_catalog_apply(s->dir, next, name, flags, lock_wait_ms, &s->cat, out, &err);
         if (rc != FS_OK)
-            fail(s, rc, fs_sb_str(&err));
+            fs_store_fail(s, rc, fs_sb_str(&err));
         fs_sb_free(&err);
     }
     fs_diag_free(&diag);
@@ -141,7 +138,7 @@ int fs_apply_file(fs_store *s, const char *path, unsigned flags, int lock_wait_m
     int rc = fs_read_file(path, &text, &len, &err);
     if (rc != FS_OK) {
         pthread_mutex_lock(&s->mu);
-        fail(s, rc, fs_sb_str(&err));
+        fs_store_fail(s, rc, fs_sb_str(&err));
         pthread_mutex_unlock(&s->mu);
         fs_sb_free(&err);
         return rc;
@@ -288,14 +285,14 @@ int fs_list(fs_store *s, const fs_list_filter *filter, fs_def_info **out, size_t
     fs_registry_foreach(s->cat.reg, list_one, &c);
     int rc = FS_OK;
     if (c.oom || c.strings.oom) {
-        rc = fail(s, FS_E_NOMEM, NULL);
+        rc = fs_store_fail(s, FS_E_NOMEM, NULL);
         goto out;
     }
     /* One allocation: the rows, then the strings they point into. */
     size_t rows_size = c.n * sizeof *c.rows;
     char *block = malloc(rows_size + c.strings.len + 1);
     if (!block) {
-        rc = fail(s, FS_E_NOMEM, NULL);
+        rc = fs_store_fail(s, FS_E_NOMEM, NULL);
         goto out;
     }
     fs_def_info *rows = (fs_def_info *)(void *)block;
@@ -530,7 +527,7 @@ int fs_describe(fs_store *s, const char *name, char **json)
     if (n_found == 0) {
         fs_strbuf m = {0};
         fs_sb_printf(&m, "no definition named '%s'", name);
-        rc = fail(s, FS_E_NOTFOUND, fs_sb_str(&m));
+        rc = fs_store_fail(s, FS_E_NOTFOUND, fs_sb_str(&m));
         fs_sb_free(&m);
         goto out;
     }
@@ -540,7 +537,7 @@ int fs_describe(fs_store *s, const char *name, char **json)
         for (int i = 0; i < n_found; i++)
             fs_sb_printf(&m, " %s/%s", fs_kind_name(found[i]), name);
         fs_sb_puts(&m, "; say which with KIND/NAME");
-        rc = fail(s, FS_E_AMBIGUOUS, fs_sb_str(&m));
+        rc = fs_store_fail(s, FS_E_AMBIGUOUS, fs_sb_str(&m));
         fs_sb_free(&m);
         goto out;
     }
@@ -562,7 +559,7 @@ int fs_describe(fs_store *s, const char *name, char **json)
     *json = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(o);
     if (!*json)
-        rc = fail(s, FS_E_NOMEM, NULL);
+        rc = fs_store_fail(s, FS_E_NOMEM, NULL);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -579,7 +576,7 @@ int fs_registry_json(fs_store *s, char **json)
     json_object_set_new(doc, "generation", json_integer(fs_catalog_generation(&s->cat)));
     *json = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(doc);
-    int rc = *json ? FS_OK : fail(s, FS_E_NOMEM, NULL);
+    int rc = *json ? FS_OK : fs_store_fail(s, FS_E_NOMEM, NULL);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -59,7 +59,8 @@ void cli_emit_json(json_t *value);
 /* Renders JSON text for people: "key: value" lines, nested blocks indented. */
 void cli_print_human(const char *json);
 
-/* Registry commands (cmd_registry.c). */
+/* Registry commands (cmd_registry.c) and data commands (cmd_data.c). */
 extern const cli_command cmd_init, cmd_apply, cmd_ls, cmd_describe, cmd_version;
+extern const cli_command cmd_ingest, cmd_get, cmd_history, cmd_log;
 
 #endif

@@ -1,0 +1,415 @@
+/* The public API's data calls: ingest (one file = one commit), point-in-time
+ * feature reads, history and the commit log (fstore.h is the manual).
+ *
+ * A handle opens the storage engine lazily: read-only for reads (no lock, so
+ * any number of reader processes), or as the writer for ingest, which takes
+ * DIR/WRITER with flock for as long as the handle lives: one writer per data
+ * directory, and the kernel drops the lock if the process dies. */
+#include "api/store_internal.h"
+
+#include "core/fileio.h"
+#include "core/timeutil.h"
+#include "ingest/parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Opens the engine for reading, or upgrades the handle to the writer. */
+static int open_engine(fs_store *s, int writer, int wait_ms)
+{
+    if (s->engine && (s->writer || !writer))
+        return FS_OK;
+    fs_strbuf err = {0};
+    int rc;
+    if (writer) {
+        char *lock = fs_path_join(s->dir, "WRITER");
+        rc = lock ? fs_lock(lock, wait_ms, &s->writer_lock_fd, &err) : FS_E_NOMEM;
+        free(lock);
+        if (rc != FS_OK) {
+            fs_store_fail(s, rc, fs_sb_str(&err));
+            fs_sb_free(&err);
+            return rc;
+        }
+        fs_engine_close(s->engine, NULL); /* a reader engine, replaced by the writer's */
+        s->engine = NULL;
+    }
+    fs_engine_options o = {FS_SYNC_ALWAYS, !writer};
+    fs_engine_recovery rec;
+    rc = fs_engine_open(s->dir, &o, &s->engine, &rec, &err);
+    if (rc != FS_OK) {
+        fs_store_fail(s, rc, fs_sb_str(&err));
+        if (writer) {
+            fs_unlock(s->writer_lock_fd);
+            s->writer_lock_fd = -1;
+        }
+    } else {
+        s->writer = writer;
+        if (rec.wal.dropped_at[0]) /* a torn tail from a crash: say so, once */
+            fprintf(stderr, "fstore: warning: dropped %llu bytes of an incomplete write-ahead log "
+                            "record (%s)\n",
+                    (unsigned long long)rec.wal.dropped_bytes, rec.wal.dropped_at);
+    }
+    fs_sb_free(&err);
+    return rc;
+}
+
+int fs_refresh(fs_store *s)
+{
+    if (!s)
+        return FS_E_INVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = FS_OK;
+    if (s->engine && !s->writer) { /* the writer's own engine is always current */
+        fs_engine_close(s->engine, NULL);
+        s->engine = NULL;
+        rc = open_engine(s, 0, 0);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- ingest ---------------------------------------------------------------- */
+
+static int write_reject(void *ctx, const fs_ingest_reject *r)
+{
+    return fs_ingest_reject_write(r, ctx) == 0 ? 0 : FS_E_IO;
+}
+
+int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_ingest_opts *opts,
+                   fs_ingest_result *result)
+{
+    if (!s || !source || !path || !result)
+        return FS_E_INVAL;
+    memset(result, 0, sizeof *result);
+    fs_ingest_opts o = opts ? *opts : (fs_ingest_opts){0};
+    pthread_mutex_lock(&s->mu);
+    int rc;
+    fs_strbuf err = {0};
+    fs_batch rows = {0};
+    fs_ingest_report rep;
+    fs_ingest_report_init(&rep);
+    fs_ingest_parser *p = NULL;
+    FILE *rejects = NULL;
+    int fd = -1;
+
+    const fs_source_def *src = fs_reg_source(s->cat.reg, source);
+    if (!src) {
+        fs_sb_printf(&err, "no source named '%s' (see fstore ls --kind source)", source);
+        rc = FS_E_NOTFOUND;
+        goto out;
+    }
+    int fmt = fs_ingest_format_parse(o.format ? o.format : "csv");
+    if (fmt < 0) {
+        fs_sb_printf(&err, "unknown format '%s' (csv, jsonl, kline)", o.format);
+        rc = FS_E_INVAL;
+        goto out;
+    }
+    fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fs_sb_printf(&err, "cannot open %s: %s", path, strerror(errno));
+        rc = errno == ENOENT ? FS_E_NOTFOUND : FS_E_IO;
+        goto out;
+    }
+    if (o.rejects_path && !(rejects = fopen(o.rejects_path, "w"))) {
+        fs_sb_printf(&err, "cannot create rejects file %s: %s", o.rejects_path, strerror(errno));
+        rc = FS_E_IO;
+        goto out;
+    }
+    /* Take the writer lock before parsing, so a busy store fails fast. */
+    if ((rc = open_engine(s, 1, o.lock_wait_ms)) != FS_OK) {
+        pthread_mutex_unlock(&s->mu);
+        fs_sb_free(&err);
+        goto cleanup;
+    }
+    fs_ingest_options po = {0};
+    po.name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    po.symbol = o.symbol;
+    po.tf = o.tf;
+    po.on_reject = rejects ? write_reject : NULL;
+    po.reject_ctx = rejects;
+    if ((rc = fs_ingest_batch_init(&rows, src)) != FS_OK ||
+        (rc = fs_ingest_begin(&p, s->cat.reg, src, (fs_ingest_format)fmt, &po, &rows, &rep, &err)) != FS_OK)
+        goto out;
+    /* Read in pieces: the parser takes lines cut anywhere. */
+    enum { PIECE = 1 << 20 };
+    char *buf = malloc(PIECE);
+    if (!buf) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf, PIECE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fs_sb_printf(&err, "cannot read %s: %s", path, strerror(errno));
+            rc = FS_E_IO;
+            break;
+        }
+        if (n == 0) {
+            rc = fs_ingest_finish(p);
+            break;
+        }
+        if ((rc = fs_ingest_feed(p, buf, (size_t)n)) != FS_OK)
+            break;
+    }
+    free(buf);
+    if (rc != FS_OK)
+        goto out;
+    result->rows_ok = rep.rows_ok;
+    result->rows_rejected = rep.rows_rejected;
+    if (rejects && fclose(rejects) != 0) {
+        rejects = NULL;
+        fs_sb_printf(&err, "cannot write rejects file %s: %s", o.rejects_path, strerror(errno));
+        rc = FS_E_IO;
+        goto out;
+    }
+    rejects = NULL;
+    if (rows.n) /* one file, one commit: all its good rows or none */
+        rc = fs_engine_commit(s->engine, source, &rows, &result->seq, &err);
+    if (rc != FS_OK)
+        result->rows_ok = 0;
+out:
+    if (rc != FS_OK)
+        fs_store_fail(s, rc, fs_sb_str(&err));
+    pthread_mutex_unlock(&s->mu);
+    fs_sb_free(&err);
+cleanup:
+    fs_ingest_parser_free(p);
+    fs_ingest_report_free(&rep);
+    fs_batch_free(&rows);
+    if (rejects)
+        fclose(rejects);
+    if (fd > STDIN_FILENO)
+        close(fd);
+    return rc;
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+static json_t *time_json(int64_t ns)
+{
+    char buf[FS_TIME_STRLEN];
+    fs_format_time(ns, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* A stored value as JSON (null for a null or a non-finite float). */
+static json_t *value_json(const fs_column *c, size_t row)
+{
+    if (!c->valid[row])
+        return json_null();
+    switch (c->type) {
+    case FS_VT_INT64: return json_integer(c->i64[row]);
+    case FS_VT_FLOAT64: return isfinite(c->f64[row]) ? json_real(c->f64[row]) : json_null();
+    case FS_VT_BOOL: return json_boolean(c->b[row]);
+    case FS_VT_TIMESTAMP: return time_json(c->i64[row]);
+    case FS_VT_STRING: return json_stringn(c->s[row], c->slen[row]);
+    }
+    return json_null();
+}
+
+static int count_keys(const char *entity)
+{
+    int n = 1;
+    for (const char *p = entity; *p; p++)
+        n += *p == ':';
+    return n;
+}
+
+static int dump(fs_store *s, json_t *o, char **json)
+{
+    *json = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    return *json ? FS_OK : fs_store_fail(s, FS_E_NOMEM, NULL);
+}
+
+int fs_get_json(fs_store *s, const char *entity, const char *const *features, size_t n_features,
+                int64_t at, uint64_t known_at, char **json)
+{
+    if (!s || !entity || !json || (!features && n_features))
+        return FS_E_INVAL;
+    *json = NULL;
+    pthread_mutex_lock(&s->mu);
+    const fs_registry *r = s->cat.reg;
+    char msg[512];
+    int rc = FS_OK;
+    /* Validate every name before reading anything. */
+    for (size_t i = 0; i < n_features; i++) {
+        const fs_view_def *v = NULL;
+        if (!fs_reg_feature(r, features[i], &v)) {
+            snprintf(msg, sizeof msg, "unknown feature '%s' (write it as view:feature)", features[i]);
+            rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
+            goto out;
+        }
+        const fs_entity_def *e = fs_reg_entity(r, v->entity);
+        if (e && (size_t)count_keys(entity) != e->join_keys.n) {
+            snprintf(msg, sizeof msg, "entity '%s' does not match view '%s', keyed by %zu value%s (",
+                     entity, v->name, e->join_keys.n, e->join_keys.n == 1 ? "" : "s");
+            for (size_t k = 0; k < e->join_keys.n; k++)
+                snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s%s", k ? ":" : "",
+                         e->join_keys.items[k]);
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
+            rc = fs_store_fail(s, FS_E_INVAL, msg);
+            goto out;
+        }
+    }
+    if ((rc = open_engine(s, 0, 0)) != FS_OK)
+        goto out;
+    json_t *o = json_object(), *arr = json_array();
+    json_object_set_new(o, "entity", json_string(entity));
+    json_object_set_new(o, "at", at == FS_TIME_LATEST ? json_string("latest") : time_json(at));
+    json_object_set_new(o, "known_at", json_integer((json_int_t)(known_at == FS_KNOWN_ALL_COMMITS
+                                                                     ? fs_engine_last_seq(s->engine)
+                                                                     : known_at)));
+    for (size_t i = 0; i < n_features; i++) {
+        const fs_view_def *v = NULL;
+        const fs_feature_def *f = fs_reg_feature(r, features[i], &v);
+        json_t *it = json_object();
+        json_object_set_new(it, "feature", json_string(features[i]));
+        fs_row_ref ref;
+        int col;
+        if (f->how != FS_PROD_FROM) {
+            json_object_set_new(it, "value", json_null());
+            json_object_set_new(it, "status", json_string("NOT_COMPUTED"));
+        } else if (fs_engine_asof(s->engine, v->source, entity, at,
+                                  at == FS_TIME_LATEST ? 0 : v->ttl_ns, known_at, &ref) == 1 &&
+                   (col = fs_batch_col(ref.batch, f->from)) >= 0) {
+            /* "Latest" returns the newest value even when it is older than the
+             * TTL, and says so (as Feast's OUTSIDE_MAX_AGE): the age is
+             * measured from now. At a given time the TTL bounds the lookup. */
+            const fs_column *c = &ref.batch->cols[col];
+            int64_t ts = ref.batch->event_ts[ref.row];
+            int stale = at == FS_TIME_LATEST && v->ttl_ns > 0 && fs_now_ns() - ts > v->ttl_ns;
+            json_object_set_new(it, "value", value_json(c, ref.row));
+            json_object_set_new(it, "event_ts", time_json(ts));
+            json_object_set_new(it, "seq", json_integer((json_int_t)ref.batch->seq[ref.row]));
+            json_object_set_new(it, "status", json_string(!c->valid[ref.row] ? "NULL_VALUE"
+                                                          : stale            ? "OUTSIDE_MAX_AGE"
+                                                                             : "PRESENT"));
+        } else {
+            json_object_set_new(it, "value", json_null());
+            json_object_set_new(it, "status", json_string("NOT_FOUND"));
+        }
+        json_array_append_new(arr, it);
+    }
+    json_object_set_new(o, "features", arr);
+    rc = dump(s, o, json);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+typedef struct {
+    json_t *rows;
+    int cols[256];
+    size_t ncols;
+} hist_ctx;
+
+static int hist_row(void *p, fs_row_ref r)
+{
+    hist_ctx *h = p;
+    json_t *row = json_array();
+    json_array_append_new(row, time_json(r.batch->event_ts[r.row]));
+    json_array_append_new(row, json_integer((json_int_t)r.batch->seq[r.row]));
+    for (size_t k = 0; k < h->ncols; k++)
+        json_array_append_new(row, h->cols[k] >= 0 ? value_json(&r.batch->cols[h->cols[k]], r.row)
+                                                   : json_null());
+    json_array_append_new(h->rows, row);
+    return 0;
+}
+
+int fs_history_json(fs_store *s, const char *table, const char *entity, int64_t from, int64_t to,
+                    size_t limit, const char *const *columns, size_t n_columns, uint64_t known_at,
+                    char **json)
+{
+    if (!s || !table || !entity || !json)
+        return FS_E_INVAL;
+    *json = NULL;
+    pthread_mutex_lock(&s->mu);
+    char msg[512];
+    int rc = FS_OK;
+    const fs_source_def *src = fs_reg_source(s->cat.reg, table);
+    hist_ctx h = {NULL, {0}, 0};
+    json_t *names = json_array();
+    if (!src) {
+        snprintf(msg, sizeof msg, "no source named '%s' (history reads sources; see fstore ls --kind source)", table);
+        rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
+        goto out;
+    }
+    size_t want = columns ? n_columns : src->n_columns;
+    if (want > sizeof h.cols / sizeof h.cols[0]) {
+        rc = fs_store_fail(s, FS_E_INVAL, "too many columns");
+        goto out;
+    }
+    for (size_t k = 0; k < want; k++) {
+        const char *name = columns ? columns[k] : src->columns[k].name;
+        if (!fs_source_column(src, name)) {
+            snprintf(msg, sizeof msg, "source '%s' has no column '%s'", table, name);
+            rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
+            goto out;
+        }
+        json_array_append_new(names, json_string(name));
+    }
+    if ((rc = open_engine(s, 0, 0)) != FS_OK)
+        goto out;
+    h.rows = json_array();
+    /* Column positions come from the stored batches, whose layout is the
+     * source's at commit time: look them up by name on the first row. */
+    fs_row_ref first;
+    int has = fs_engine_latest(s->engine, table, entity, known_at, &first);
+    for (size_t k = 0; k < want; k++)
+        h.cols[k] = has ? fs_batch_col(first.batch, json_string_value(json_array_get(names, k))) : -1;
+    h.ncols = want;
+    fs_engine_history(s->engine, table, entity, from, to, known_at, limit, hist_row, &h);
+    json_t *o = json_object();
+    json_object_set_new(o, "table", json_string(table));
+    json_object_set_new(o, "entity", json_string(entity));
+    json_t *cols = json_array();
+    json_array_append_new(cols, json_string("event_ts"));
+    json_array_append_new(cols, json_string("seq"));
+    json_array_extend(cols, names);
+    json_object_set_new(o, "columns", cols);
+    json_object_set_new(o, "rows", h.rows);
+    h.rows = NULL;
+    rc = dump(s, o, json);
+out:
+    json_decref(names);
+    json_decref(h.rows);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int log_one(void *ctx, const fs_commit_info *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "seq", json_integer((json_int_t)c->seq));
+    json_object_set_new(o, "time", time_json(c->time_ns));
+    json_object_set_new(o, "table", json_string(c->table));
+    json_object_set_new(o, "rows", json_integer((json_int_t)c->rows));
+    json_array_append_new(ctx, o);
+    return 0;
+}
+
+int fs_log_json(fs_store *s, char **json)
+{
+    if (!s || !json)
+        return FS_E_INVAL;
+    *json = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = open_engine(s, 0, 0);
+    if (rc == FS_OK) {
+        json_t *o = json_object(), *arr = json_array();
+        fs_engine_commits(s->engine, log_one, arr);
+        json_object_set_new(o, "commits", arr);
+        rc = dump(s, o, json);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* The store handle behind fstore.h, shared by the API's files (store.c:
+ * registry; data.c: ingest and reads). */
+#ifndef FS_STORE_INTERNAL_H
+#define FS_STORE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "core/strbuf.h"
+#include "fstore.h"
+#include "registry/catalog.h"
+#include "storage/engine.h"
+
+struct fs_store {
+    char *dir;
+    fs_catalog cat;
+    fs_strbuf errmsg;
+    pthread_mutex_t mu;
+    fs_engine *engine; /* NULL until the first data call */
+    int writer;        /* engine opened for writing: the WRITER lock is held */
+    int writer_lock_fd;
+};
+
+/* Sets the handle's detail message and returns rc. */
+int fs_store_fail(fs_store *s, int rc, const char *msg);
+
+#endif

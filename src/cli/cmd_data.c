@@ -1,0 +1,294 @@
+/* Data subcommands: ingest, get, history, log. */
+#include "cli/cli.h"
+
+#include "core/timeutil.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses a time option; FS_TIME_LATEST when absent. Returns -1 on error. */
+static int time_opt(cli *c, const char *name, int64_t dflt, int64_t *out)
+{
+    const char *v = cli_opt(c, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    char msg[200];
+    if (fs_parse_time(v, strlen(v), out, msg, sizeof msg) != FS_OK) {
+        cli_error(c, EXIT_USAGE, "%s: %s", name, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int known_at_opt(cli *c, uint64_t *out)
+{
+    const char *v = cli_opt(c, "--known-at");
+    *out = FS_KNOWN_ALL_COMMITS;
+    if (!v)
+        return 0;
+    int64_t seq;
+    if (fs_parse_int64(v, strlen(v), &seq) != FS_OK || seq < 0) {
+        cli_error(c, EXIT_USAGE, "--known-at must be a commit sequence number (see fstore log), got '%s'", v);
+        return -1;
+    }
+    *out = (uint64_t)seq;
+    return 0;
+}
+
+static int run_ingest(cli *c)
+{
+    fs_ingest_opts o = {0};
+    o.format = cli_opt(c, "--format");
+    if (o.format && strcmp(o.format, "binance") == 0)
+        o.format = "kline"; /* the exchange's kline layout */
+    o.symbol = cli_opt(c, "--symbol");
+    o.tf = cli_opt(c, "--tf");
+    o.rejects_path = cli_opt(c, "--rejects");
+    o.lock_wait_ms = 10000;
+    fs_ingest_result r;
+    int rc = fs_ingest_file(c->store, c->argv[0], c->argv[1], &o, &r);
+    if (rc != FS_OK)
+        return cli_error(c, EXIT_FAIL, "%s; nothing was stored", fs_errmsg(c->store));
+    if (c->json) {
+        printf("{\"source\": \"%s\", \"seq\": %llu, \"rows\": %llu, \"rejected\": %llu}\n", c->argv[0],
+               (unsigned long long)r.seq, (unsigned long long)r.rows_ok,
+               (unsigned long long)r.rows_rejected);
+    } else if (r.rows_ok) {
+        printf("Committed seq %llu: %llu row%s into %s", (unsigned long long)r.seq,
+               (unsigned long long)r.rows_ok, r.rows_ok == 1 ? "" : "s", c->argv[0]);
+        if (r.rows_rejected)
+            printf(", %llu rejected%s%s", (unsigned long long)r.rows_rejected,
+                   o.rejects_path ? " (see " : " (use --rejects FILE to see why)",
+                   o.rejects_path ? o.rejects_path : "");
+        printf("%s\n", r.rows_rejected && o.rejects_path ? ")" : "");
+    } else {
+        printf("Nothing stored: %llu rows rejected\n", (unsigned long long)r.rows_rejected);
+    }
+    return r.rows_rejected ? EXIT_PARTIAL : EXIT_OK;
+}
+
+const cli_command cmd_ingest = {
+    .name = "ingest",
+    .args = "SOURCE FILE|-",
+    .summary = "load a CSV, JSON-lines or exchange kline file into a source, as one commit",
+    .help = "Good rows are committed together and durable when the command returns; it prints\n"
+            "the commit's sequence number. Bad rows do not stop the load: they are counted\n"
+            "and, with --rejects, written there with their line number and reason; the\n"
+            "command then exits 3. A file that is not of the format stores nothing (exit 2).\n\n"
+            "options:\n"
+            "  --format F         csv (default; a header names the columns), jsonl, or kline\n"
+            "                     (alias binance: the exchange kline CSV without a header)\n"
+            "  --symbol S --tf TF candles: the symbol and timeframe of every row\n"
+            "  --rejects FILE     write rejected rows as LINE<TAB>REASON<TAB>ROW\n",
+    .opts = {{"--format", 1}, {"--symbol", 1}, {"--tf", 1}, {"--rejects", 1}},
+    .min_args = 2,
+    .max_args = 2,
+    .run = run_ingest,
+    .needs_store = 1,
+};
+
+/* Prints rows of strings as an aligned table. */
+static void print_table(const char *const *header, size_t ncols, json_t *rows /* array of arrays */)
+{
+    size_t w[32] = {0};
+    ncols = ncols > 32 ? 32 : ncols;
+    for (size_t k = 0; k < ncols; k++)
+        w[k] = strlen(header[k]);
+    size_t n = json_array_size(rows);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ncols; k++) {
+            const char *s = json_string_value(json_array_get(json_array_get(rows, i), k));
+            if (s && strlen(s) > w[k])
+                w[k] = strlen(s);
+        }
+    for (size_t k = 0; k < ncols; k++)
+        printf("%-*s%s", (int)w[k], header[k], k + 1 < ncols ? "  " : "\n");
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ncols; k++) {
+            const char *s = json_string_value(json_array_get(json_array_get(rows, i), k));
+            printf("%-*s%s", (int)w[k], s ? s : "", k + 1 < ncols ? "  " : "\n");
+        }
+}
+
+/* A JSON value as text for a table cell. */
+static json_t *cell(const json_t *v)
+{
+    char buf[64];
+    switch (json_typeof(v)) {
+    case JSON_STRING: return json_string(json_string_value(v));
+    case JSON_INTEGER: snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_REAL: snprintf(buf, sizeof buf, "%.15g", json_real_value(v)); break;
+    case JSON_TRUE: return json_string("true");
+    case JSON_FALSE: return json_string("false");
+    default: return json_string("null");
+    }
+    return json_string(buf);
+}
+
+static int run_get(cli *c)
+{
+    int64_t at;
+    uint64_t known_at;
+    if (time_opt(c, "--at", FS_TIME_LATEST, &at) || known_at_opt(c, &known_at))
+        return EXIT_USAGE;
+    char *json = NULL;
+    int rc = fs_get_json(c->store, c->argv[0], c->argv + 1, (size_t)(c->argc - 1), at, known_at, &json);
+    if (rc != FS_OK)
+        return cli_error(c, rc == FS_E_INVAL ? EXIT_USAGE : EXIT_FAIL, "%s", fs_errmsg(c->store));
+    if (c->json) {
+        cli_print_json(json);
+    } else {
+        json_t *o = json_loads(json, 0, NULL), *rows = json_array();
+        json_t *fs = json_object_get(o, "features");
+        for (size_t i = 0; i < json_array_size(fs); i++) {
+            json_t *f = json_array_get(fs, i), *row = json_array();
+            json_array_append_new(row, cell(json_object_get(f, "feature")));
+            json_array_append_new(row, cell(json_object_get(f, "value")));
+            json_t *ts = json_object_get(f, "event_ts");
+            json_array_append_new(row, ts ? cell(ts) : json_string("-"));
+            json_array_append_new(row, cell(json_object_get(f, "status")));
+            json_array_append_new(rows, row);
+        }
+        static const char *const hdr[] = {"FEATURE", "VALUE", "EVENT_TS", "STATUS"};
+        printf("%s at %s (known at commit %lld)\n", c->argv[0],
+               json_string_value(json_object_get(o, "at")),
+               (long long)json_integer_value(json_object_get(o, "known_at")));
+        print_table(hdr, 4, rows);
+        json_decref(rows);
+        json_decref(o);
+    }
+    fs_free(json);
+    return EXIT_OK;
+}
+
+const cli_command cmd_get = {
+    .name = "get",
+    .args = "ENTITY VIEW:FEATURE...",
+    .summary = "read feature values of one entity at a time (point in time)",
+    .help = "ENTITY is the join-key values joined by ':' (BTCUSDT:1h). Each value is the one\n"
+            "with the greatest event_ts <= --at (default: latest), not older than the view's\n"
+            "TTL, among rows stored by commit --known-at or earlier (default: all).\n"
+            "Features taken from a source column read it directly; indicator and expression\n"
+            "features show NOT_COMPUTED until they are computed.\n\n"
+            "options:\n"
+            "  --at T             a time: ISO-8601 or epoch s/ms/us/ns (docs/time.md)\n"
+            "  --known-at SEQ     ignore rows stored by later commits (see fstore log)\n",
+    .opts = {{"--at", 1}, {"--known-at", 1}},
+    .min_args = 2,
+    .max_args = CLI_MAX_ARGS,
+    .run = run_get,
+    .needs_store = 1,
+};
+
+static int run_history(cli *c)
+{
+    int64_t from, to;
+    uint64_t known_at;
+    if (time_opt(c, "--from", INT64_MIN, &from) || time_opt(c, "--to", INT64_MAX, &to) ||
+        known_at_opt(c, &known_at))
+        return EXIT_USAGE;
+    size_t limit = 0;
+    const char *l = cli_opt(c, "--limit");
+    if (l) {
+        int64_t v;
+        if (fs_parse_int64(l, strlen(l), &v) != FS_OK || v <= 0)
+            return cli_error(c, EXIT_USAGE, "--limit must be a positive number, got '%s'", l);
+        limit = (size_t)v;
+    }
+    const char *cols[64];
+    size_t ncols = 0;
+    char *colbuf = NULL;
+    const char *cl = cli_opt(c, "--columns");
+    if (cl) {
+        colbuf = strdup(cl);
+        for (char *tok = strtok(colbuf, ","); tok && ncols < 64; tok = strtok(NULL, ","))
+            cols[ncols++] = tok;
+    }
+    char *json = NULL;
+    int rc = fs_history_json(c->store, c->argv[0], c->argv[1], from, to, limit, cl ? cols : NULL, ncols,
+                             known_at, &json);
+    free(colbuf);
+    if (rc != FS_OK)
+        return cli_error(c, EXIT_FAIL, "%s", fs_errmsg(c->store));
+    if (c->json) {
+        cli_print_json(json);
+    } else {
+        json_t *o = json_loads(json, 0, NULL), *rows = json_array();
+        json_t *names = json_object_get(o, "columns"), *in = json_object_get(o, "rows");
+        const char *hdr[32];
+        size_t nh = json_array_size(names) < 32 ? json_array_size(names) : 32;
+        for (size_t k = 0; k < nh; k++)
+            hdr[k] = json_string_value(json_array_get(names, k));
+        for (size_t i = 0; i < json_array_size(in); i++) {
+            json_t *src = json_array_get(in, i), *row = json_array();
+            for (size_t k = 0; k < json_array_size(src); k++)
+                json_array_append_new(row, cell(json_array_get(src, k)));
+            json_array_append_new(rows, row);
+        }
+        print_table(hdr, nh, rows);
+        printf("%zu row%s\n", json_array_size(in), json_array_size(in) == 1 ? "" : "s");
+        json_decref(rows);
+        json_decref(o);
+    }
+    fs_free(json);
+    return EXIT_OK;
+}
+
+const cli_command cmd_history = {
+    .name = "history",
+    .args = "TABLE ENTITY",
+    .summary = "list the stored rows of one entity in a source, every version",
+    .help = "Rows come in (event_ts, seq) order: a correction appears after the row it\n"
+            "corrects, with a later seq. event_ts is when the row became knowable (for\n"
+            "candles the open time + tf; the open time is the ts column).\n\n"
+            "options:\n"
+            "  --from T --to T    event_ts range, from inclusive, to exclusive\n"
+            "  --limit N          at most N rows\n"
+            "  --columns a,b      these columns only\n"
+            "  --known-at SEQ     rows stored by that commit or earlier\n",
+    .opts = {{"--from", 1}, {"--to", 1}, {"--limit", 1}, {"--columns", 1}, {"--known-at", 1}},
+    .min_args = 2,
+    .max_args = 2,
+    .run = run_history,
+    .needs_store = 1,
+};
+
+static int run_log(cli *c)
+{
+    char *json = NULL;
+    if (fs_log_json(c->store, &json) != FS_OK)
+        return cli_error(c, EXIT_FAIL, "%s", fs_errmsg(c->store));
+    if (c->json) {
+        cli_print_json(json);
+    } else {
+        json_t *o = json_loads(json, 0, NULL), *rows = json_array();
+        json_t *in = json_object_get(o, "commits");
+        for (size_t i = 0; i < json_array_size(in); i++) {
+            json_t *cm = json_array_get(in, i), *row = json_array();
+            json_array_append_new(row, cell(json_object_get(cm, "seq")));
+            json_array_append_new(row, cell(json_object_get(cm, "time")));
+            json_array_append_new(row, cell(json_object_get(cm, "table")));
+            json_array_append_new(row, cell(json_object_get(cm, "rows")));
+            json_array_append_new(rows, row);
+        }
+        static const char *const hdr[] = {"SEQ", "TIME", "TABLE", "ROWS"};
+        print_table(hdr, 4, rows);
+        json_decref(rows);
+        json_decref(o);
+    }
+    fs_free(json);
+    return EXIT_OK;
+}
+
+const cli_command cmd_log = {
+    .name = "log",
+    .args = "",
+    .summary = "list commits: sequence number, time, table, rows",
+    .help = "",
+    .max_args = 0,
+    .run = run_log,
+    .needs_store = 1,
+};
