@@ -255,6 +255,11 @@ int fs_history_json(fs_store *store, const char *table, const char *entity, int6
 /* The commits: {"commits": [{"seq", "time", "table", "rows"}]}. */
 int fs_log_json(fs_store *store, char **json);
 
+/* Writes every commit not yet in chunk files into compressed chunk files and
+ * trims the write-ahead log (a checkpoint; ingest also takes one past 1M new
+ * rows). Takes the writer lock like fs_ingest_file. */
+int fs_compact(fs_store *store);
+
 /* Makes a reading handle see commits made since its first read. */
 int fs_refresh(fs_store *store);
 

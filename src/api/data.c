@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 /* Opens the engine for reading, or upgrades the handle to the writer. */
-static int open_engine(fs_store *s, int writer, int wait_ms)
+int fs_store_engine(fs_store *s, int writer, int wait_ms)
 {
     if (s->engine && (s->writer || !writer))
         return FS_OK;
@@ -68,7 +68,36 @@ int fs_refresh(fs_store *s)
     if (s->engine && !s->writer) { /* the writer's own engine is always current */
         fs_engine_close(s->engine, NULL);
         s->engine = NULL;
-        rc = open_engine(s, 0, 0);
+        rc = fs_store_engine(s, 0, 0);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- checkpoints -------------------------------------------------------------- */
+
+/* Past this many rows since the last checkpoint, an ingest takes one: the log
+ * stays short and restarts fast. Not tuned: a round number. */
+#define CHECKPOINT_ROWS 1000000
+
+static int64_t source_interval(void *ctx, const char *table)
+{
+    const fs_source_def *src = fs_reg_source(((fs_store *)ctx)->cat.reg, table);
+    return src ? src->chunk_interval_ns : 0;
+}
+
+int fs_compact(fs_store *s)
+{
+    if (!s)
+        return FS_E_INVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = fs_store_engine(s, 1, 10000);
+    if (rc == FS_OK) {
+        fs_strbuf err = {0};
+        rc = fs_engine_checkpoint(s->engine, source_interval, s, &err);
+        if (rc != FS_OK)
+            fs_store_fail(s, rc, fs_sb_str(&err));
+        fs_sb_free(&err);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -122,7 +151,7 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
         goto out;
     }
     /* Take the writer lock before parsing, so a busy store fails fast. */
-    if ((rc = open_engine(s, 1, o.lock_wait_ms)) != FS_OK) {
+    if ((rc = fs_store_engine(s, 1, o.lock_wait_ms)) != FS_OK) {
         pthread_mutex_unlock(&s->mu);
         fs_sb_free(&err);
         goto cleanup;
@@ -175,6 +204,10 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
         rc = fs_engine_commit(s->engine, source, &rows, &result->seq, &err);
     if (rc != FS_OK)
         result->rows_ok = 0;
+    else if (fs_engine_rows_since_checkpoint(s->engine) >= CHECKPOINT_ROWS &&
+             fs_engine_checkpoint(s->engine, source_interval, s, &err) != FS_OK)
+        /* the commit is durable in the log; the checkpoint can be retried */
+        fprintf(stderr, "fstore: warning: checkpoint failed: %s\n", fs_sb_str(&err));
 out:
     if (rc != FS_OK)
         fs_store_fail(s, rc, fs_sb_str(&err));
@@ -260,7 +293,7 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
             goto out;
         }
     }
-    if ((rc = open_engine(s, 0, 0)) != FS_OK)
+    if ((rc = fs_store_engine(s, 0, 0)) != FS_OK)
         goto out;
     json_t *o = json_object(), *arr = json_array();
     json_object_set_new(o, "entity", json_string(entity));
@@ -357,7 +390,7 @@ int fs_history_json(fs_store *s, const char *table, const char *entity, int64_t 
         }
         json_array_append_new(names, json_string(name));
     }
-    if ((rc = open_engine(s, 0, 0)) != FS_OK)
+    if ((rc = fs_store_engine(s, 0, 0)) != FS_OK)
         goto out;
     h.rows = json_array();
     /* Column positions come from the stored batches, whose layout is the
@@ -403,7 +436,7 @@ int fs_log_json(fs_store *s, char **json)
         return FS_E_INVAL;
     *json = NULL;
     pthread_mutex_lock(&s->mu);
-    int rc = open_engine(s, 0, 0);
+    int rc = fs_store_engine(s, 0, 0);
     if (rc == FS_OK) {
         json_t *o = json_object(), *arr = json_array();
         fs_engine_commits(s->engine, log_one, arr);

@@ -13,6 +13,7 @@
 #include "registry/defs_json.h"
 #include "registry/load.h"
 #include "api/store_internal.h"
+#include "core/timeutil.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -556,6 +557,30 @@ int fs_describe(fs_store *s, const char *name, char **json)
     lineage(r, kind, name, up, down);
     json_object_set_new(o, "depends_on", up);
     json_object_set_new(o, "used_by", down);
+    if (kind == FS_KIND_SOURCE && fs_store_engine(s, 0, 0) == FS_OK) {
+        fs_table_stats ts;
+        fs_table_storage sto;
+        json_t *so = json_object();
+        char buf[64];
+        if (fs_engine_table_stats(s->engine, name, &ts) == FS_OK) {
+            json_object_set_new(so, "rows", json_integer((json_int_t)ts.rows));
+            json_object_set_new(so, "entities", json_integer((json_int_t)ts.entities));
+            fs_format_time(ts.min_event_ts, buf, sizeof buf);
+            json_object_set_new(so, "oldest_event_ts", json_string(buf));
+            fs_format_time(ts.max_event_ts, buf, sizeof buf);
+            json_object_set_new(so, "newest_event_ts", json_string(buf));
+        } else {
+            json_object_set_new(so, "rows", json_integer(0));
+        }
+        fs_engine_table_storage(s->engine, name, &sto);
+        json_object_set_new(so, "chunks", json_integer((json_int_t)sto.chunks));
+        json_object_set_new(so, "rows_in_chunks", json_integer((json_int_t)sto.rows));
+        json_object_set_new(so, "bytes_on_disk", json_integer((json_int_t)sto.file_bytes));
+        json_object_set_new(so, "compression_ratio",
+                            sto.file_bytes ? json_real((double)sto.raw_bytes / (double)sto.file_bytes)
+                                           : json_null());
+        json_object_set_new(o, "storage", so);
+    }
     *json = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(o);
     if (!*json)

@@ -23,4 +23,8 @@ struct fs_store {
 /* Sets the handle's detail message and returns rc. */
 int fs_store_fail(fs_store *s, int rc, const char *msg);
 
+/* Opens the handle's engine: read-only, or as the writer (data.c). Call
+ * with s->mu held. */
+int fs_store_engine(fs_store *s, int writer, int wait_ms);
+
 #endif

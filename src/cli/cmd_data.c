@@ -292,3 +292,27 @@ const cli_command cmd_log = {
     .run = run_log,
     .needs_store = 1,
 };
+
+static int run_compact(cli *c)
+{
+    if (fs_compact(c->store) != FS_OK)
+        return cli_error(c, EXIT_FAIL, "%s", fs_errmsg(c->store));
+    if (c->json)
+        printf("{\"compacted\": true}\n");
+    else
+        printf("Checkpointed: every commit is in compressed chunk files; the log is trimmed\n");
+    return EXIT_OK;
+}
+
+const cli_command cmd_compact = {
+    .name = "compact",
+    .args = "",
+    .summary = "write pending commits into compressed chunk files and trim the log",
+    .help = "A checkpoint: rows still only in the write-ahead log go into immutable columnar\n"
+            "chunk files (one per table and chunk interval), the manifest is replaced\n"
+            "atomically, and the log is trimmed. Ingest also does this past 1M new rows.\n"
+            "fstore describe SOURCE shows the chunks, bytes on disk and compression ratio.\n",
+    .max_args = 0,
+    .run = run_compact,
+    .needs_store = 1,
+};

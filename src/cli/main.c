@@ -15,6 +15,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_init, &cmd_apply, &cmd_ls, &cmd_describe, &cmd_ingest, &cmd_get, &cmd_history, &cmd_log,
+    &cmd_compact,
     &cmd_version,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

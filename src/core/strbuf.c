@@ -1,5 +1,7 @@
 /* Growable string buffer. Appends after an allocation failure are dropped and
- * remembered in `oom`, so callers check once at the end instead of per call. */
+ * remembered in `oom`, so callers check once at the end instead of per call.
+ * A NULL buffer discards what is written to it: functions that take an
+ * optional `fs_strbuf *err` pass it on without checking. */
 #include "core/strbuf.h"
 
 #include <stdio.h>
@@ -8,7 +10,7 @@
 
 static int sb_reserve(fs_strbuf *sb, size_t extra)
 {
-    if (sb->oom)
+    if (!sb || sb->oom)
         return -1;
     if (sb->len + extra + 1 <= sb->cap)
         return 0;
@@ -38,6 +40,8 @@ void fs_sb_puts(fs_strbuf *sb, const char *s) { fs_sb_append(sb, s, strlen(s)); 
 
 void fs_sb_vprintf(fs_strbuf *sb, const char *fmt, va_list ap)
 {
+    if (!sb)
+        return;
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
@@ -56,7 +60,7 @@ void fs_sb_printf(fs_strbuf *sb, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *fs_sb_str(const fs_strbuf *sb) { return sb->buf ? sb->buf : ""; }
+const char *fs_sb_str(const fs_strbuf *sb) { return sb && sb->buf ? sb->buf : ""; }
 
 char *fs_sb_take(fs_strbuf *sb)
 {
@@ -71,6 +75,8 @@ char *fs_sb_take(fs_strbuf *sb)
 
 void fs_sb_reset(fs_strbuf *sb)
 {
+    if (!sb)
+        return;
     sb->len = 0;
     if (sb->buf)
         sb->buf[0] = 0;

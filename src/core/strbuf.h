@@ -1,4 +1,5 @@
-/* Growable NUL-terminated string buffer, for building messages and output. */
+/* Growable NUL-terminated string buffer, for building messages and output.
+ * Writing to a NULL fs_strbuf is allowed and discards the text. */
 #ifndef FS_STRBUF_H
 #define FS_STRBUF_H
 

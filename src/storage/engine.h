@@ -90,6 +90,27 @@ typedef struct {
 /* Calls fn for every commit in seq order (valid during the call). */
 int fs_engine_commits(fs_engine *e, int (*fn)(void *ctx, const fs_commit_info *c), void *ctx);
 
+/* The chunk interval of a table in ns (the store answers from the registry). */
+typedef int64_t (*fs_chunk_interval_fn)(void *ctx, const char *table);
+
+/* Checkpoint: writes every row committed since the last checkpoint into
+ * immutable chunk files (DIR/chunks/TABLE/START-SEQ.chunk, one per table and
+ * time chunk), then replaces DIR/manifest.json atomically (checkpoint seq,
+ * chunk list, commit log) and trims the WAL up to the checkpoint. A crash at
+ * any step leaves either the old manifest (the WAL still holds everything;
+ * stray chunk files are ignored) or the new one. Commits wait meanwhile;
+ * reads go on. Returns FS_OK with nothing to do when no commit is new. */
+int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err);
+
+/* Rows committed since the last checkpoint (to decide when to take one). */
+uint64_t fs_engine_rows_since_checkpoint(fs_engine *e);
+
+/* Chunk files of a table, for describe. */
+typedef struct {
+    uint64_t chunks, rows, file_bytes, raw_bytes;
+} fs_table_storage;
+int fs_engine_table_storage(fs_engine *e, const char *table, fs_table_storage *out);
+
 /* Per-table counts for describe. */
 typedef struct {
     uint64_t rows, entities;

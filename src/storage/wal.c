@@ -515,11 +515,19 @@ int fs_wal_replay(fs_wal *w, uint64_t after_seq, fs_wal_fn fn, void *ctx, fs_str
 int fs_wal_trim(fs_wal *w, uint64_t upto, fs_strbuf *err)
 {
     pthread_mutex_lock(&w->mu);
+    int rc = FS_OK;
+    /* Everything is covered: switch to a fresh, empty segment so the old one
+     * can go too. The new segment's header carries the next sequence number,
+     * so numbering continues across a reopen. */
+    if (!w->read_only && upto >= w->last_seq && w->fd >= 0 && w->offset > SEG_HEADER &&
+        (rc = rotate(w, w->last_seq + 1, err)) != FS_OK) {
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
     size_t drop = 0;
     /* Segment i holds seqs [first_i, first_{i+1}); keep the active one. */
     while (drop + 1 < w->n_segs && w->segs[drop + 1].first_seq <= upto + 1)
         drop++;
-    int rc = FS_OK;
     for (size_t i = 0; i < drop; i++) {
         if (unlink(w->segs[i].path) != 0 && errno != ENOENT) {
             fs_sb_printf(err, "cannot remove %s: %s", w->segs[i].path, strerror(errno));
@@ -536,6 +544,14 @@ int fs_wal_trim(fs_wal *w, uint64_t upto, fs_strbuf *err)
         rc = fs_fsync_dir(w->dir, err);
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+uint64_t fs_wal_first_seq(fs_wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    uint64_t v = w->n_segs ? w->segs[0].first_seq : w->last_seq + 1;
+    pthread_mutex_unlock(&w->mu);
+    return v;
 }
 
 uint64_t fs_wal_last_seq(fs_wal *w)

@@ -70,8 +70,13 @@ typedef int (*fs_wal_fn)(void *ctx, uint64_t seq, const void *payload, size_t le
 int fs_wal_replay(fs_wal *w, uint64_t after_seq, fs_wal_fn fn, void *ctx, fs_strbuf *err);
 
 /* Deletes whole segments whose records all have seq <= upto (after a
- * checkpoint has made them redundant). The active segment is kept. */
+ * checkpoint has made them redundant). When upto covers every record, the
+ * log first switches to a new empty segment, so nothing redundant is kept. */
 int fs_wal_trim(fs_wal *w, uint64_t upto, fs_strbuf *err);
+
+/* Sequence number of the first record the log still holds (after trims);
+ * last_seq + 1 when it holds none. */
+uint64_t fs_wal_first_seq(fs_wal *w);
 
 /* Sequence number of the last appended record, and of the last durable one. */
 uint64_t fs_wal_last_seq(fs_wal *w);
