@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the main job on the embedded default, in ./demo-data.
 # For now: create a data directory, apply examples/features.yaml, list and
-# describe what was registered. Later steps (ingest, compute, training set,
+# describe what was registered, ingest generated candles (with a few bad
+# rows), read them back under the point-in-time rule, correct one, and
+# checkpoint to compressed chunk files. Later steps (compute, training set,
 # serve) join as they land.
 set -euo pipefail
 build=${1:-build/release}
@@ -21,4 +23,30 @@ step "$fstore" ls --kind view
 step "$fstore" ls --category technical
 step "$fstore" describe technical:rsi_14
 step "$fstore" describe realtime_trading
+
+# Three symbols x 500 hourly candles (a deterministic random walk), plus two
+# bad rows to show what ingest does with them.
+csv="$dir/candles.csv"
+awk 'BEGIN {
+  srand(42); print "symbol,tf,ts,open,high,low,close,volume"
+  split("BTCUSDT ETHUSDT SOLUSDT", sym, " "); split("42000 2300 95", p0, " ")
+  for (s = 1; s <= 3; s++) { p = p0[s]
+    for (i = 0; i < 500; i++) {
+      o = p; c = o * (1 + (rand() - 0.5) * 0.02); h = (o > c ? o : c) * 1.003; l = (o < c ? o : c) * 0.997
+      printf "%s,1h,%d,%.2f,%.2f,%.2f,%.2f,%.3f\n", sym[s], 1704067200 + i * 3600, o, h, l, c, 10 + rand() * 90
+      p = c } }
+  print "BTCUSDT,1h,2024-02-01T00:00:00Z,100,90,95,96,1"
+  print "ETHUSDT,1h,not-a-time,1,2,0.5,1.5,3" }' > "$csv"
+step "$fstore" ingest candles "$csv" --rejects "$dir/rejects.txt" || true  # exit 3: some rows rejected
+step cat "$dir/rejects.txt"
+# The 10:00 candle closes at 11:00: at 10:59 the 09:00 candle is the latest knowable.
+step "$fstore" get BTCUSDT:1h technical:close_price technical:volume technical:rsi_14 --at 2024-01-01T10:59:00Z
+step "$fstore" history candles BTCUSDT:1h --columns ts,o,h,l,c --limit 3
+printf 'symbol,tf,ts,o,h,l,c,v\nBTCUSDT,1h,2024-01-01T09:00:00Z,42000,42500,41500,42222.22,50\n' > "$dir/fix.csv"
+step "$fstore" ingest candles "$dir/fix.csv"           # a correction: a new version, not an overwrite
+step "$fstore" get BTCUSDT:1h technical:close_price --at 2024-01-01T10:59:00Z
+step "$fstore" get BTCUSDT:1h technical:close_price --at 2024-01-01T10:59:00Z --known-at 1
+step "$fstore" log
+step "$fstore" compact
+step "$fstore" describe source/candles
 printf '\nDemo data directory: %s (remove it with: rm -rf %s)\n' "$dir" "$dir"
