@@ -8,6 +8,7 @@
 #include "core/diag.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,10 @@ static void command_help(const cli_command *cmd)
 
 int main(int argc, char **argv)
 {
+    /* Past a file-size limit the kernel would kill us with SIGXFSZ mid-write;
+     * ignored, the write fails with EFBIG and the command fails cleanly with
+     * nothing half-written, as on a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
     cli c = {0};
     c.dir = getenv("FSTORE_DIR");
     if (!c.dir || !*c.dir)

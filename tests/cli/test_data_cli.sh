@@ -75,6 +75,27 @@ check "kline ingest" run 0 "$FSTORE" --dir "$D" ingest candles "$TMP/k.csv" --fo
 check "kline readable" run 0 "$FSTORE" --dir "$D" get XRPUSDT:1h technical:close_price --at 2024-01-01T01:00:00Z
 check "kline value" contains "$OUT" "1.15 "
 
+# A full disk (a file-size limit here) fails the ingest cleanly, stores
+# nothing of it, and the store stays usable.
+F="$TMP/full"
+"$FSTORE" --dir "$F" init >/dev/null
+"$FSTORE" --dir "$F" ingest candles "$TMP/c.csv" >/dev/null 2>&1 || true
+before=$("$FSTORE" --dir "$F" log --json)
+awk 'BEGIN{print "symbol,tf,ts,o,h,l,c,v"; for(i=0;i<20000;i++) printf "SYM%d,1m,%d,10,11,9,10.5,%d\n", i%50, 1700000000+int(i/50)*60, i}' > "$TMP/mid.csv"
+check "ingest past the size limit fails" run 2 bash -c "ulimit -f 200; exec '$FSTORE' --dir '$F' ingest candles '$TMP/mid.csv'"
+check "full disk message" contains "$ERR" "File too large"
+check "nothing of it stored" test "$("$FSTORE" --dir "$F" log --json)" = "$before"
+check "store usable after" run 0 "$FSTORE" --dir "$F" ingest candles "$TMP/fix.csv"
+check "next commit numbered on" contains "$OUT" "Committed seq 2"
+
+# A corrupted chunk file is detected by its checksum and named, never served.
+"$FSTORE" --dir "$F" compact >/dev/null
+chunk=$(ls "$F"/chunks/candles/*.chunk | head -1)
+size=$(stat -c %s "$chunk")
+printf '\xff' | dd of="$chunk" bs=1 seek=$((size / 2)) conv=notrunc status=none
+check "corrupt chunk refused" run 2 "$FSTORE" --dir "$F" history candles BTCUSDT:1h
+check "corrupt chunk named" contains "$ERR" "$(basename "$chunk")"
+
 # SIGKILL during ingest: every commit is whole or absent; acknowledged ones stay.
 K="$TMP/kill"
 "$FSTORE" --dir "$K" init >/dev/null
