@@ -260,6 +260,13 @@ int fs_log_json(fs_store *store, char **json);
  * rows). Takes the writer lock like fs_ingest_file. */
 int fs_compact(fs_store *store);
 
+/* Applies retention: for every source with a `retention` period, takes a
+ * checkpoint, then drops the whole chunks whose time range ended more than
+ * that period ago (as TimescaleDB's drop_chunks). The manifest is replaced
+ * atomically before any file is deleted. *json (free with fs_free):
+ * {"dropped": [{"source", "chunks", "rows"}]}. Takes the writer lock. */
+int fs_gc(fs_store *store, char **json);
+
 /* Makes a reading handle see commits made since its first read. */
 int fs_refresh(fs_store *store);
 

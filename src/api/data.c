@@ -74,6 +74,8 @@ int fs_refresh(fs_store *s)
     return rc;
 }
 
+static int dump(fs_store *s, json_t *o, char **json);
+
 /* ---- checkpoints -------------------------------------------------------------- */
 
 /* Past this many rows since the last checkpoint, an ingest takes one: the log
@@ -99,6 +101,50 @@ int fs_compact(fs_store *s)
             fs_store_fail(s, rc, fs_sb_str(&err));
         fs_sb_free(&err);
     }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int fs_gc(fs_store *s, char **json)
+{
+    if (!s || !json)
+        return FS_E_INVAL;
+    *json = NULL;
+    pthread_mutex_lock(&s->mu);
+    fs_strbuf err = {0};
+    int rc = fs_store_engine(s, 1, 10000), dropped_any = 0;
+    if (rc == FS_OK)
+        rc = fs_engine_checkpoint(s->engine, source_interval, s, &err);
+    json_t *o = json_object(), *arr = json_array();
+    const fs_registry *r = s->cat.reg;
+    int64_t now = fs_now_ns();
+    for (size_t i = 0; rc == FS_OK && i < r->n_sources; i++) {
+        const fs_source_def *src = &r->sources[i];
+        if (src->retention_ns <= 0)
+            continue;
+        uint64_t chunks = 0, rows = 0;
+        rc = fs_engine_drop_chunks(s->engine, src->name, now - src->retention_ns, &chunks, &rows, &err);
+        json_t *it = json_object();
+        json_object_set_new(it, "source", json_string(src->name));
+        json_object_set_new(it, "chunks", json_integer((json_int_t)chunks));
+        json_object_set_new(it, "rows", json_integer((json_int_t)rows));
+        json_array_append_new(arr, it);
+        dropped_any |= chunks > 0;
+    }
+    json_object_set_new(o, "dropped", arr);
+    if (rc == FS_OK && dropped_any) { /* the head still holds the dropped rows: reload */
+        fs_engine_close(s->engine, NULL);
+        s->engine = NULL;
+        fs_engine_options eo = {FS_SYNC_ALWAYS, 0};
+        rc = fs_engine_open(s->dir, &eo, &s->engine, NULL, &err);
+    }
+    if (rc != FS_OK) {
+        fs_store_fail(s, rc, fs_sb_str(&err));
+        json_decref(o);
+    } else {
+        rc = dump(s, o, json);
+    }
+    fs_sb_free(&err);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

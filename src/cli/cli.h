@@ -61,6 +61,6 @@ void cli_print_human(const char *json);
 
 /* Registry commands (cmd_registry.c) and data commands (cmd_data.c). */
 extern const cli_command cmd_init, cmd_apply, cmd_ls, cmd_describe, cmd_version;
-extern const cli_command cmd_ingest, cmd_get, cmd_history, cmd_log, cmd_compact;
+extern const cli_command cmd_ingest, cmd_get, cmd_history, cmd_log, cmd_compact, cmd_gc;
 
 #endif

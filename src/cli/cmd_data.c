@@ -316,3 +316,38 @@ const cli_command cmd_compact = {
     .run = run_compact,
     .needs_store = 1,
 };
+
+static int run_gc(cli *c)
+{
+    char *json = NULL;
+    if (fs_gc(c->store, &json) != FS_OK)
+        return cli_error(c, EXIT_FAIL, "%s", fs_errmsg(c->store));
+    if (c->json) {
+        cli_print_json(json);
+    } else {
+        json_t *o = json_loads(json, 0, NULL), *d = json_object_get(o, "dropped");
+        if (!json_array_size(d))
+            printf("No source has a retention period: nothing to drop\n");
+        for (size_t i = 0; i < json_array_size(d); i++) {
+            json_t *it = json_array_get(d, i);
+            printf("%s: dropped %lld chunks, %lld rows\n", json_string_value(json_object_get(it, "source")),
+                   (long long)json_integer_value(json_object_get(it, "chunks")),
+                   (long long)json_integer_value(json_object_get(it, "rows")));
+        }
+        json_decref(o);
+    }
+    fs_free(json);
+    return EXIT_OK;
+}
+
+const cli_command cmd_gc = {
+    .name = "gc",
+    .args = "",
+    .summary = "apply retention: drop whole chunks older than each source's retention",
+    .help = "Takes a checkpoint, then for every source with a `retention` period drops the\n"
+            "chunks whose time range ended longer ago than that (whole chunks, as\n"
+            "TimescaleDB's drop_chunks). The manifest is replaced before files are deleted.\n",
+    .max_args = 0,
+    .run = run_gc,
+    .needs_store = 1,
+};

@@ -44,6 +44,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     uint32_t batch, row;
@@ -768,6 +769,31 @@ static int checkpoint_table(fs_engine *e, table_head *t, int64_t interval, uint6
     return rc;
 }
 
+/* Replaces DIR/manifest.json atomically: checkpoint seq, chunks, commit log. */
+static int write_manifest(fs_engine *e, json_t *chunks, uint64_t cp_seq, fs_strbuf *err)
+{
+    json_t *m = json_object(), *commits = json_array();
+    json_object_set_new(m, "format", json_integer(1));
+    json_object_set_new(m, "checkpoint_seq", json_integer((json_int_t)cp_seq));
+    json_object_set(m, "chunks", chunks);
+    for (size_t i = 0; i < e->n_commits; i++) {
+        json_t *c = json_object();
+        json_object_set_new(c, "seq", json_integer((json_int_t)e->commits[i].seq));
+        json_object_set_new(c, "time", json_integer(e->commits[i].time_ns));
+        json_object_set_new(c, "table", json_string(e->commits[i].table));
+        json_object_set_new(c, "rows", json_integer((json_int_t)e->commits[i].rows));
+        json_array_append_new(commits, c);
+    }
+    json_object_set_new(m, "commits", commits);
+    char *text = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    char *path = fs_path_join(e->dir, "manifest.json");
+    int rc = text && path ? fs_write_file_atomic(path, text, strlen(text), err) : FS_E_NOMEM;
+    free(text);
+    free(path);
+    return rc;
+}
+
 int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err)
 {
     pthread_mutex_lock(&e->commit_mu); /* no commit while the head is split */
@@ -789,27 +815,8 @@ int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx,
     json_t *chunks = json_copy(e->chunks);
     json_array_extend(chunks, entries);
     json_decref(entries);
-    json_t *m = json_object(), *commits = json_array();
-    json_object_set_new(m, "format", json_integer(1));
-    json_object_set_new(m, "checkpoint_seq", json_integer((json_int_t)cp_seq));
-    json_object_set(m, "chunks", chunks);
-    for (size_t i = 0; i < e->n_commits; i++) {
-        json_t *c = json_object();
-        json_object_set_new(c, "seq", json_integer((json_int_t)e->commits[i].seq));
-        json_object_set_new(c, "time", json_integer(e->commits[i].time_ns));
-        json_object_set_new(c, "table", json_string(e->commits[i].table));
-        json_object_set_new(c, "rows", json_integer((json_int_t)e->commits[i].rows));
-        json_array_append_new(commits, c);
-    }
-    json_object_set_new(m, "commits", commits);
-    char *text = json_dumps(m, JSON_COMPACT);
-    json_decref(m);
-    char *path = fs_path_join(e->dir, "manifest.json");
     fs_fault_point("checkpoint-before-manifest");
-    rc = text && path ? fs_write_file_atomic(path, text, strlen(text), err) : FS_E_NOMEM;
-    free(text);
-    free(path);
-    if (rc != FS_OK) {
+    if ((rc = write_manifest(e, chunks, cp_seq, err)) != FS_OK) {
         json_decref(chunks);
         goto out;
     }
@@ -823,6 +830,46 @@ int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx,
     pthread_rwlock_unlock(&e->lock);
     rc = fs_wal_trim(e->wal, cp_seq, err);
 out:
+    pthread_mutex_unlock(&e->commit_mu);
+    return rc;
+}
+
+int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint64_t *chunks_out,
+                          uint64_t *rows_out, fs_strbuf *err)
+{
+    *chunks_out = *rows_out = 0;
+    pthread_mutex_lock(&e->commit_mu);
+    json_t *keep = json_array(), *gone = json_array();
+    size_t i;
+    json_t *ch;
+    json_array_foreach(e->chunks, i, ch) {
+        int expired = strcmp(json_string_value(json_object_get(ch, "table")), table) == 0 &&
+                      json_integer_value(json_object_get(ch, "end")) <= cutoff;
+        json_array_append(expired ? gone : keep, ch);
+    }
+    int rc = FS_OK;
+    if (json_array_size(gone)) {
+        fs_fault_point("gc-before-manifest");
+        rc = write_manifest(e, keep, e->checkpoint_seq, err);
+    }
+    if (rc == FS_OK && json_array_size(gone)) {
+        /* The manifest no longer names them: deleting is now safe, and a
+         * crash before it leaves only unreferenced files. */
+        json_array_foreach(gone, i, ch) {
+            char *p = fs_path_join(e->dir, json_string_value(json_object_get(ch, "file")));
+            if (p && unlink(p) != 0 && errno != ENOENT)
+                fs_sb_printf(err, "cannot remove %s: %s; ", p, strerror(errno));
+            free(p);
+            (*chunks_out)++;
+            *rows_out += (uint64_t)json_integer_value(json_object_get(ch, "rows"));
+        }
+        pthread_rwlock_wrlock(&e->lock);
+        json_decref(e->chunks);
+        e->chunks = json_incref(keep);
+        pthread_rwlock_unlock(&e->lock);
+    }
+    json_decref(keep);
+    json_decref(gone);
     pthread_mutex_unlock(&e->commit_mu);
     return rc;
 }

@@ -102,6 +102,14 @@ typedef int64_t (*fs_chunk_interval_fn)(void *ctx, const char *table);
  * reads go on. Returns FS_OK with nothing to do when no commit is new. */
 int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err);
 
+/* Retention: removes the chunks of `table` whose whole range ends at or
+ * before `cutoff` from the manifest (atomically), then deletes their files.
+ * Rows still in the write-ahead log are not touched: checkpoint first. The
+ * head keeps the dropped rows until the engine is reopened, which the caller
+ * does. Reports what went. */
+int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint64_t *chunks,
+                          uint64_t *rows, fs_strbuf *err);
+
 /* Rows committed since the last checkpoint (to decide when to take one). */
 uint64_t fs_engine_rows_since_checkpoint(fs_engine *e);
 

@@ -96,6 +96,26 @@ printf '\xff' | dd of="$chunk" bs=1 seek=$((size / 2)) conv=notrunc status=none
 check "corrupt chunk refused" run 2 "$FSTORE" --dir "$F" history candles BTCUSDT:1h
 check "corrupt chunk named" contains "$ERR" "$(basename "$chunk")"
 
+# Retention: with 30 days on candles, gc drops the chunks of 2024 and keeps
+# today's rows.
+G="$TMP/gc"
+"$FSTORE" --dir "$G" init >/dev/null
+printf 'sources:\n  - name: candles\n    retention: 30d\n' > "$TMP/ret.yaml"
+"$FSTORE" --dir "$G" apply "$TMP/ret.yaml" >/dev/null
+now=$(date +%s)
+{ echo "symbol,tf,ts,o,h,l,c,v"
+  for i in 0 1 2; do echo "BTCUSDT,1h,$((1704067200 + i * 86400)),1,2,0.5,1.5,1"; done
+  for i in 1 2; do echo "BTCUSDT,1m,$((now - i * 60)),1,2,0.5,1.5,1"; done; } > "$TMP/ret.csv"
+check "ingest old and new" run 0 "$FSTORE" --dir "$G" ingest candles "$TMP/ret.csv"
+check "gc" run 0 "$FSTORE" --dir "$G" gc
+check "gc dropped the old chunks" contains "$OUT" "candles: dropped 3 chunks, 3 rows"
+check "old rows gone" run 0 "$FSTORE" --dir "$G" history candles BTCUSDT:1h
+check "no old rows" contains "$OUT" "0 rows"
+check "new rows kept" run 0 "$FSTORE" --dir "$G" history candles BTCUSDT:1m
+check "recent rows" contains "$OUT" "2 rows"
+check "gc again drops nothing" run 0 "$FSTORE" --dir "$G" gc
+check "nothing left to drop" contains "$OUT" "candles: dropped 0 chunks, 0 rows"
+
 # SIGKILL during ingest: every commit is whole or absent; acknowledged ones stay.
 K="$TMP/kill"
 "$FSTORE" --dir "$K" init >/dev/null
