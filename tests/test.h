@@ -87,4 +87,21 @@ static int t_tests_run;
 
 #define TEST_EXIT() return t_tests_failed ? 1 : 0
 
+/* A new empty directory under /tmp (malloc'd path), for a test's data. */
+static inline char *temp_dir(void)
+{
+    char tmpl[] = "/tmp/fstore-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+/* Removes a test directory and everything in it. */
+static inline void rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 #endif

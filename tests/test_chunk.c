@@ -26,21 +26,6 @@ static uint64_t rnd(void)
     return rng_state = x;
 }
 
-static char *temp_dir(void)
-{
-    char tmpl[] = "/tmp/fstore-chunk-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 static int write_bytes(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

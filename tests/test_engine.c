@@ -26,21 +26,6 @@ static uint64_t next(void)
     return rng;
 }
 
-static char *temp_dir(void)
-{
-    char tmpl[] = "/tmp/fstore-engine-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 /* Everything committed, for the reference: (entity, ts, seq, value). */
 typedef struct {
     int entity;

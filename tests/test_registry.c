@@ -405,21 +405,6 @@ TEST(canonical_json_round_trips)
 
 /* ---- catalog through the public API --------------------------------------- */
 
-static char *temp_dir(void)
-{
-    char tmpl[] = "/tmp/fstore-test-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 static char *read_catalog(const char *dir)
 {
     char *path = fs_path_join(dir, "catalog.json"), *data = NULL;

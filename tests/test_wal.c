@@ -17,21 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *temp_dir(void)
-{
-    char tmpl[] = "/tmp/fstore-wal-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 /* Payload of record `seq`: its length and bytes derive from seq, so replay
  * can check every record's content, not just its count. */
 static size_t make_payload(uint64_t seq, uint8_t *buf)
