@@ -246,8 +246,16 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
         goto out;
     }
     rejects = NULL;
-    if (rows.n) /* one file, one commit: all its good rows or none */
-        rc = fs_engine_commit(s->engine, source, &rows, &result->seq, &err);
+    if (rows.n) { /* one file, one commit: all its good rows or none */
+        fs_batch *owned = malloc(sizeof *owned);
+        if (!owned) {
+            rc = FS_E_NOMEM;
+        } else { /* the engine takes the rows: held once, not copied */
+            *owned = rows;
+            memset(&rows, 0, sizeof rows);
+            rc = fs_engine_commit_owned(s->engine, source, owned, &result->seq, &err);
+        }
+    }
     if (rc != FS_OK)
         result->rows_ok = 0;
     else if (fs_engine_rows_since_checkpoint(s->engine) >= CHECKPOINT_ROWS &&

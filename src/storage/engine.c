@@ -243,15 +243,20 @@ static size_t lower_bound(const table_head *t, const entity_rows *er, int64_t ts
 static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq /* 0: keep b's */)
 {
     table_head *t = get_table(e, table);
-    if (!t)
-        return FS_E_NOMEM;
-    if (t->nb == t->capb) {
+    if (t && t->nb == t->capb) {
         size_t cap = t->capb ? 2 * t->capb : 64;
         fs_batch **p = realloc(t->batches, cap * sizeof *p);
         if (!p)
-            return FS_E_NOMEM;
-        t->batches = p;
-        t->capb = cap;
+            t = NULL;
+        else {
+            t->batches = p;
+            t->capb = cap;
+        }
+    }
+    if (!t) { /* the batch is ours either way: nothing else will free it */
+        fs_batch_free(b);
+        free(b);
+        return FS_E_NOMEM;
     }
     uint32_t bi = (uint32_t)t->nb;
     t->batches[t->nb++] = b;
@@ -497,69 +502,84 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err)
     return rc;
 }
 
-int fs_engine_commit(fs_engine *e, const char *table, fs_batch *rows, uint64_t *seq_out,
-                     fs_strbuf *err)
+int fs_engine_commit_owned(fs_engine *e, const char *table, fs_batch *rows, uint64_t *seq_out,
+                           fs_strbuf *err)
 {
-    if (!rows->n)
-        return FS_E_INVAL;
-    /* The head keeps its own copy, made before anything is durable, so that
-     * running out of memory cannot leave a commit durable but not visible. */
-    fs_batch *copy = malloc(sizeof *copy);
-    fs_colspec *spec = calloc(rows->ncols ? rows->ncols : 1, sizeof *spec);
-    int rc = FS_E_NOMEM;
-    if (!copy || !spec)
-        goto fail;
-    for (size_t c = 0; c < rows->ncols; c++)
-        spec[c] = (fs_colspec){rows->cols[c].name, rows->cols[c].type};
-    if (fs_batch_init(copy, spec, rows->ncols) != FS_OK)
-        goto fail;
-    /* Column names must outlive the caller's schema: keep them in the copy. */
-    for (size_t c = 0; c < copy->ncols; c++)
-        if (!(copy->cols[c].name = fs_arena_strdup(&copy->meta, rows->cols[c].name)))
-            goto fail_copy;
-    for (size_t r = 0; r < rows->n; r++) {
+    int rc = rows->n ? FS_OK : FS_E_INVAL;
+    /* Column names must outlive the caller's schema: the batch keeps copies. */
+    for (size_t c = 0; rc == FS_OK && c < rows->ncols; c++)
+        if (!(rows->cols[c].name = fs_arena_strdup(&rows->meta, rows->cols[c].name)))
+            rc = FS_E_NOMEM;
+    for (size_t r = 0; r < rows->n; r++)
         rows->seq[r] = 0;
-        if (fs_batch_copy_row(copy, rows, r))
-            goto fail_copy;
-    }
     fs_wbuf w = {0};
     int64_t now = fs_now_ns();
-    fs_wbuf_varint(&w, 1);
-    fs_wbuf_svarint(&w, now);
-    if ((rc = fs_batch_serialize(rows, table, &w)) != FS_OK) {
-        fs_wbuf_free(&w);
-        goto fail_copy;
+    if (rc == FS_OK) {
+        fs_wbuf_varint(&w, 1);
+        fs_wbuf_svarint(&w, now);
+        rc = fs_batch_serialize(rows, table, &w);
     }
+    if (rc != FS_OK) {
+        fs_wbuf_free(&w);
+        fs_batch_free(rows);
+        free(rows);
+        return rc;
+    }
+    uint64_t n = rows->n;
     pthread_mutex_lock(&e->commit_mu);
     uint64_t seq = 0;
     rc = fs_wal_append(e->wal, w.data, w.len, &seq, err);
     fs_wbuf_free(&w);
     if (rc != FS_OK) {
         pthread_mutex_unlock(&e->commit_mu);
-        goto fail_copy;
+        fs_batch_free(rows);
+        free(rows);
+        return rc;
     }
     pthread_rwlock_wrlock(&e->lock);
-    rc = head_add(e, table, copy, seq);
+    rc = head_add(e, table, rows, seq); /* takes the batch */
     if (rc == FS_OK)
-        rc = record_commit(e, seq, now, table, rows->n);
+        rc = record_commit(e, seq, now, table, n);
     if (rc == FS_OK)
         e->last_seq = seq;
     pthread_rwlock_unlock(&e->lock);
     pthread_mutex_unlock(&e->commit_mu);
-    free(spec);
     if (rc != FS_OK) /* durable but not indexed: reopening replays it */
         fs_sb_printf(err, "commit %llu is durable but could not be indexed (out of memory); reopen",
                      (unsigned long long)seq);
-    for (size_t r = 0; r < rows->n; r++)
-        rows->seq[r] = seq;
     *seq_out = seq;
     return rc;
-fail_copy:
-    fs_batch_free(copy);
+}
+
+int fs_engine_commit(fs_engine *e, const char *table, fs_batch *rows, uint64_t *seq_out,
+                     fs_strbuf *err)
+{
+    if (!rows->n)
+        return FS_E_INVAL;
+    fs_batch *copy = malloc(sizeof *copy);
+    fs_colspec *spec = calloc(rows->ncols ? rows->ncols : 1, sizeof *spec);
+    if (!copy || !spec)
+        goto fail;
+    for (size_t c = 0; c < rows->ncols; c++)
+        spec[c] = (fs_colspec){rows->cols[c].name, rows->cols[c].type};
+    if (fs_batch_init(copy, spec, rows->ncols) != FS_OK)
+        goto fail;
+    free(spec);
+    for (size_t r = 0; r < rows->n; r++)
+        if (fs_batch_copy_row(copy, rows, r)) {
+            fs_batch_free(copy);
+            free(copy);
+            return FS_E_NOMEM;
+        }
+    int rc = fs_engine_commit_owned(e, table, copy, seq_out, err);
+    if (rc == FS_OK)
+        for (size_t r = 0; r < rows->n; r++)
+            rows->seq[r] = *seq_out;
+    return rc;
 fail:
     free(copy);
     free(spec);
-    return rc;
+    return FS_E_NOMEM;
 }
 
 uint64_t fs_engine_last_seq(fs_engine *e)

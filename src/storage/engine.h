@@ -53,6 +53,12 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err);
 int fs_engine_commit(fs_engine *e, const char *table, fs_batch *rows, uint64_t *seq_out,
                      fs_strbuf *err);
 
+/* As fs_engine_commit, but takes `rows` (a malloc'd fs_batch) instead of
+ * copying it: the engine frees it, whatever the result. Ingest uses it so a
+ * large file is held once, not twice. */
+int fs_engine_commit_owned(fs_engine *e, const char *table, fs_batch *rows, uint64_t *seq_out,
+                           fs_strbuf *err);
+
 /* The last committed sequence number: a watermark for known_at. */
 uint64_t fs_engine_last_seq(fs_engine *e);
 

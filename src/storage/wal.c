@@ -45,7 +45,7 @@
 
 enum { SEG_HEADER = 16, REC_HEADER = 16 };
 static const char MAGIC[8] = {'F', 'S', 'W', 'A', 'L', '0', '0', '1'};
-#define MAX_PAYLOAD ((size_t)1 << 30)
+#define MAX_PAYLOAD ((size_t)UINT32_MAX) /* the length field is a u32 */
 
 typedef struct {
     uint64_t first_seq;
@@ -414,13 +414,27 @@ static int wait_durable(fs_wal *w, uint64_t seq, fs_strbuf *err)
     return rc;
 }
 
+/* Writes all of buf at offset; 0, or the errno of the failure. */
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : ENOSPC;
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}
+
 int fs_wal_append(fs_wal *w, const void *payload, size_t len, uint64_t *seq_out, fs_strbuf *err)
 {
     if (len > MAX_PAYLOAD || (!payload && len))
         return FS_E_INVAL;
-    uint8_t *rec = malloc(REC_HEADER + len);
-    if (!rec)
-        return FS_E_NOMEM;
     pthread_mutex_lock(&w->mu);
     int rc = FS_OK;
     if (w->read_only) {
@@ -437,27 +451,22 @@ int fs_wal_append(fs_wal *w, const void *payload, size_t len, uint64_t *seq_out,
         if ((rc = rotate(w, seq, err)) != FS_OK)
             goto out;
     }
-    put32(rec, (uint32_t)len);
-    put64(rec + 8, seq);
-    if (len)
-        memcpy(rec + REC_HEADER, payload, len);
-    put32(rec + 4, record_crc(rec, rec + REC_HEADER, len));
+    /* Header and payload in two writes: a large payload is not copied. */
+    uint8_t hdr[REC_HEADER];
+    put32(hdr, (uint32_t)len);
+    put64(hdr + 8, seq);
+    put32(hdr + 4, record_crc(hdr, payload, len));
     fs_fault_point("wal-before-write");
-    size_t done = 0;
-    while (done < REC_HEADER + len) {
-        ssize_t n = pwrite(w->fd, rec + done, REC_HEADER + len - done, (off_t)(w->offset + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : ENOSPC;
-            fs_sb_printf(err, "cannot write to the write-ahead log in %s: %s", w->dir, strerror(e));
-            rc = errno_rc(e);
-            /* Cut the partial record away so the log stays a clean prefix. */
-            if (ftruncate(w->fd, (off_t)w->offset) != 0)
-                w->broken = 1;
-            goto out;
-        }
-        done += (size_t)n;
+    int e = pwrite_all(w->fd, hdr, REC_HEADER, w->offset);
+    if (!e && len)
+        e = pwrite_all(w->fd, payload, len, w->offset + REC_HEADER);
+    if (e) {
+        fs_sb_printf(err, "cannot write to the write-ahead log in %s: %s", w->dir, strerror(e));
+        rc = errno_rc(e);
+        /* Cut the partial record away so the log stays a clean prefix. */
+        if (ftruncate(w->fd, (off_t)w->offset) != 0)
+            w->broken = 1;
+        goto out;
     }
     w->offset += REC_HEADER + len;
     w->last_seq = seq;
@@ -466,12 +475,10 @@ int fs_wal_append(fs_wal *w, const void *payload, size_t len, uint64_t *seq_out,
     int need_sync = w->opt.policy == FS_SYNC_ALWAYS ||
                     (w->opt.policy == FS_SYNC_BATCH && w->unsynced_bytes >= w->opt.batch_bytes);
     pthread_mutex_unlock(&w->mu);
-    free(rec);
     fs_fault_point("wal-before-sync");
     return need_sync ? wait_durable(w, seq, err) : FS_OK;
 out:
     pthread_mutex_unlock(&w->mu);
-    free(rec);
     return rc;
 }
 

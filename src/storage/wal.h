@@ -57,7 +57,7 @@ int fs_wal_open(const char *dir, const fs_wal_options *opts, fs_wal **out, fs_wa
  * 1). Returns when the record is durable under FS_SYNC_ALWAYS. On failure
  * (FS_E_NOSPACE for a full disk or file-size limit, FS_E_IO) the segment is
  * cut back to before the record: nothing of it remains, and the WAL stays
- * usable. Payloads are at most 1 GiB. */
+ * usable. Payloads are at most 4 GiB - 1 (the length field is 32 bits). */
 int fs_wal_append(fs_wal *w, const void *payload, size_t len, uint64_t *seq_out, fs_strbuf *err);
 
 /* Makes every appended record durable (group commit with concurrent callers). */
