@@ -207,6 +207,26 @@ int fs_days_in_month(int64_t y, int m)
  * For negative secs with a fraction, the sum is formed as
  * (secs + 1) * 1e9 - (1e9 - frac) so that INT64_MIN, whose whole seconds
  * times 1e9 alone would overflow, is reachable. */
+/* The digits after a '.' at s[*i], as nanoseconds (1 to 9 digits, padded on
+ * the right: ".5" is 500000000). Advances *i past them. */
+static int parse_fraction(const char *s, size_t len, size_t *i, size_t end, int64_t *frac,
+                          const char *what, char *msg, size_t msgsz)
+{
+    const size_t fs = *i;
+    while (*i < end && is_digit((unsigned char)s[*i]))
+        (*i)++;
+    if (*i == fs)
+        return fail(msg, msgsz, what, s, len, *i + 1, "expected a digit after '.'");
+    if (*i - fs > 9)
+        return fail(msg, msgsz, what, s, len, fs + 10,
+                    "more than 9 fraction digits (nanoseconds are the finest unit)");
+    int64_t f = 0;
+    for (size_t j = fs; j < fs + 9; j++)
+        f = f * 10 + (j < *i ? s[j] - '0' : 0);
+    *frac = f;
+    return FS_OK;
+}
+
 static bool secs_to_ns(int64_t secs, int64_t frac, int64_t *out)
 {
     int64_t t;
@@ -445,16 +465,10 @@ static int parse_epoch(const char *s, size_t len, size_t i, size_t end, int64_t 
     if (i < end && s[i] == '.') {
         has_frac = true;
         i++;
-        const size_t fs = i;
-        while (i < end && is_digit((unsigned char)s[i]))
-            i++;
-        if (i == fs)
-            return fail(msg, msgsz, what, s, len, i + 1, "expected a digit after '.'");
-        if (i - fs > 9)
-            return fail(msg, msgsz, what, s, len, fs + 10,
-                        "more than 9 fraction digits (nanoseconds are the finest unit)");
-        for (size_t j = fs; j < fs + 9; j++)
-            frac = frac * 10 + (j < i ? (unsigned)(s[j] - '0') : 0u);
+        int64_t f;
+        if (parse_fraction(s, len, &i, end, &f, what, msg, msgsz) != FS_OK)
+            return FS_E_PARSE;
+        frac = (uint64_t)f;
     }
     if (i < end) {
         describe(c, sizeof c, (unsigned char)s[i]);
@@ -572,16 +586,8 @@ int fs_parse_time(const char *s, size_t len, int64_t *ns_out, char *msg, size_t 
                 return fail(msg, msgsz, what, s, len, at + 1, "second %d is out of range 0-59", ss);
             if (i < end && s[i] == '.') {
                 i++;
-                const size_t fs = i;
-                while (i < end && is_digit((unsigned char)s[i]))
-                    i++;
-                if (i == fs)
-                    return fail(msg, msgsz, what, s, len, i + 1, "expected a digit after '.'");
-                if (i - fs > 9)
-                    return fail(msg, msgsz, what, s, len, fs + 10,
-                                "more than 9 fraction digits (nanoseconds are the finest unit)");
-                for (size_t j = fs; j < fs + 9; j++)
-                    frac = frac * 10 + (j < i ? s[j] - '0' : 0);
+                if (parse_fraction(s, len, &i, end, &frac, what, msg, msgsz) != FS_OK)
+                    return FS_E_PARSE;
             }
         }
         if (i < end && (s[i] == 'Z' || s[i] == 'z')) {
