@@ -117,7 +117,10 @@ last=$(awk -F, 'NR>1 && $1==s {l=$0} NR==2{s=$1; l=$0} END{print l}' "$CSV")
 l_sym=$(cut -d, -f1 <<<"$last"); l_ts=$(cut -d, -f3 <<<"$last"); l_c=$(cut -d, -f7 <<<"$last")
 if "$FSTORE" --dir "$FDIR" apply "$ROOT/examples/features.yaml" >/dev/null 2>&1; then
   got=$("$FSTORE" --dir "$FDIR" get "$l_sym:1m" technical:close_price --at "$((l_ts + 60))" 2>&1 || true)
-  if grep -q -- " $l_c " <<<"$got"; then echo "== fstore get $l_sym:1m close at $((l_ts + 60)) = $l_c (matches CSV)"
+  # compare as numbers: the CSV writes 7712.00, fstore prints 7712
+  val=$(awk '$1=="technical:close_price"{print $2}' <<<"$got")
+  if awk -v a="$val" -v b="$l_c" 'BEGIN{exit !(a != "" && a + 0 == b + 0)}'; then
+    echo "== fstore get $l_sym:1m close at $((l_ts + 60)) = $val (matches CSV $l_c)"
   else die "fstore get: expected close $l_c, got: $got"; fi
 fi
 fi  # F_OK
