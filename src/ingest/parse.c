@@ -568,15 +568,17 @@ static int check_row(fs_ingest_parser *p, int64_t *event_ts)
             return why(p, p->h_col, "high %s is below low %s", a, b);
         }
         if (h->valid && l->valid) {
-            fmt_num(b, sizeof b, l->f);
-            fmt_num(d, sizeof d, h->f);
-            if (o->valid && (o->f < l->f || o->f > h->f)) {
-                fmt_num(a, sizeof a, o->f);
-                return why(p, p->o_col, "open %s is outside [low, high] = [%s, %s]", a, b, d);
-            }
-            if (cl->valid && (cl->f < l->f || cl->f > h->f)) {
-                fmt_num(a, sizeof a, cl->f);
-                return why(p, p->c_col, "close %s is outside [low, high] = [%s, %s]", a, b, d);
+            /* numbers are formatted only for a message: on the good path
+             * snprintf of doubles cost about a tenth of ingest time */
+            int bad_open = o->valid && (o->f < l->f || o->f > h->f);
+            int bad_close = !bad_open && cl->valid && (cl->f < l->f || cl->f > h->f);
+            if (bad_open || bad_close) {
+                fmt_num(a, sizeof a, bad_open ? o->f : cl->f);
+                fmt_num(b, sizeof b, l->f);
+                fmt_num(d, sizeof d, h->f);
+                return why(p, bad_open ? p->o_col : p->c_col,
+                           "%s %s is outside [low, high] = [%s, %s]", bad_open ? "open" : "close", a,
+                           b, d);
             }
         }
     }

@@ -102,8 +102,13 @@ long fs_batch_add_row(fs_batch *b, const char *entity, size_t entity_len, int64_
 {
     if (grow(b, b->n + 1))
         return -1;
-    const char *e = fs_arena_strndup(&b->arena, entity, entity_len);
-    if (!e)
+    /* Rows of one entity usually come together: share the previous row's
+     * copy of the key instead of copying it again for every row. */
+    const char *e;
+    if (b->n && b->entity_len[b->n - 1] == entity_len &&
+        memcmp(b->entity[b->n - 1], entity, entity_len) == 0)
+        e = b->entity[b->n - 1];
+    else if (!(e = fs_arena_strndup(&b->arena, entity, entity_len)))
         return -1;
     size_t r = b->n;
     b->entity[r] = e;
