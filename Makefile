@@ -21,16 +21,18 @@ LDFLAGS := $(OPT) -pthread
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(foreach f,$(BENCH_SRC),$(BUILD)/bench/$(basename $(notdir $(f))))
 
 STATIC := $(BUILD)/lib/libfstore.a
 SHARED := $(BUILD)/lib/libfstore.so
 FSTORE := $(BUILD)/bin/fstore
 
-.PHONY: all deps demo test check tests clean
+.PHONY: all deps demo test check tests bench clean
 all: $(STATIC) $(SHARED) $(FSTORE)
 
 deps:
@@ -57,6 +59,13 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(STATIC) $(LDLIBS)
 
 tests: all $(TEST_BIN)
+
+# In-process benchmarks (bench/*/*.c); the peer benchmarks are scripts there.
+bench: all $(BENCH_BIN)
+
+$(BUILD)/bench/%: $(STATIC) $(BENCH_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %/$*.c,$(BENCH_SRC)) $(STATIC) $(LDLIBS)
 
 # Runs every test in this variant only (no install step).
 check: tests

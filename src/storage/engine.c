@@ -46,7 +46,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One row in an entity's index. event_ts is kept here too, so the binary
+ * search of an as-of lookup walks one contiguous array instead of chasing
+ * batch -> column pointers at every step (that tripled lookup time). */
 typedef struct {
+    int64_t ts;
     uint32_t batch, row;
 } rowpos;
 
@@ -208,7 +212,11 @@ static entity_rows *get_entity(table_head *t, const char *key, size_t len)
     return &t->ents[t->ne - 1];
 }
 
-static int64_t row_ts(const table_head *t, rowpos p) { return t->batches[p.batch]->event_ts[p.row]; }
+static int64_t row_ts(const table_head *t, rowpos p)
+{
+    (void)t;
+    return p.ts;
+}
 static uint64_t row_seq(const table_head *t, rowpos p) { return t->batches[p.batch]->seq[p.row]; }
 
 /* Index of the first row with event_ts > ts (upper bound). */
@@ -277,7 +285,7 @@ static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq /
         int64_t ts = b->event_ts[r];
         size_t at = er->n && row_ts(t, er->rows[er->n - 1]) > ts ? upper_bound(t, er, ts) : er->n;
         memmove(er->rows + at + 1, er->rows + at, (er->n - at) * sizeof *er->rows);
-        er->rows[at] = (rowpos){bi, (uint32_t)r};
+        er->rows[at] = (rowpos){ts, bi, (uint32_t)r};
         er->n++;
         t->rows++;
         if (ts < t->min_ts)
