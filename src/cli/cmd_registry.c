@@ -219,8 +219,7 @@ static int run_describe(cli *c)
     char *json = NULL;
     int rc = fs_describe(c->store, c->argv[0], &json);
     if (rc != FS_OK)
-        return cli_error(c, rc == FS_E_NOTFOUND || rc == FS_E_AMBIGUOUS ? EXIT_FAIL : EXIT_FAIL, "%s",
-                         fs_errmsg(c->store));
+        return cli_error(c, EXIT_FAIL, "%s", fs_errmsg(c->store));
     if (c->json)
         cli_print_json(json);
     else

@@ -212,20 +212,15 @@ static entity_rows *get_entity(table_head *t, const char *key, size_t len)
     return &t->ents[t->ne - 1];
 }
 
-static int64_t row_ts(const table_head *t, rowpos p)
-{
-    (void)t;
-    return p.ts;
-}
 static uint64_t row_seq(const table_head *t, rowpos p) { return t->batches[p.batch]->seq[p.row]; }
 
 /* Index of the first row with event_ts > ts (upper bound). */
-static size_t upper_bound(const table_head *t, const entity_rows *er, int64_t ts)
+static size_t upper_bound(const entity_rows *er, int64_t ts)
 {
     size_t lo = 0, hi = er->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (row_ts(t, er->rows[mid]) <= ts)
+        if (er->rows[mid].ts <= ts)
             lo = mid + 1;
         else
             hi = mid;
@@ -233,12 +228,12 @@ static size_t upper_bound(const table_head *t, const entity_rows *er, int64_t ts
     return lo;
 }
 
-static size_t lower_bound(const table_head *t, const entity_rows *er, int64_t ts)
+static size_t lower_bound(const entity_rows *er, int64_t ts)
 {
     size_t lo = 0, hi = er->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (row_ts(t, er->rows[mid]) < ts)
+        if (er->rows[mid].ts < ts)
             lo = mid + 1;
         else
             hi = mid;
@@ -283,7 +278,7 @@ static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq /
             er->cap = cap;
         }
         int64_t ts = b->event_ts[r];
-        size_t at = er->n && row_ts(t, er->rows[er->n - 1]) > ts ? upper_bound(t, er, ts) : er->n;
+        size_t at = er->n && er->rows[er->n - 1].ts > ts ? upper_bound(er, ts) : er->n;
         memmove(er->rows + at + 1, er->rows + at, (er->n - at) * sizeof *er->rows);
         er->rows[at] = (rowpos){ts, bi, (uint32_t)r};
         er->n++;
@@ -614,10 +609,10 @@ int fs_engine_asof(fs_engine *e, const char *table, const char *entity, int64_t 
     const entity_rows *er = lookup(e, table, entity, &th);
     int found = 0;
     if (er) {
-        for (size_t i = upper_bound(th, er, t); i-- > 0;) {
+        for (size_t i = upper_bound(er, t); i-- > 0;) {
             if (row_seq(th, er->rows[i]) > known_at)
                 continue; /* stored after the watermark: invisible */
-            int64_t ts = row_ts(th, er->rows[i]);
+            int64_t ts = er->rows[i].ts;
             /* t - ttl computed without overflow for times near the limits */
             if (ttl_ns > 0 && ts < t && (uint64_t)t - (uint64_t)ts > (uint64_t)ttl_ns)
                 break;
@@ -645,9 +640,9 @@ int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64
     const entity_rows *er = lookup(e, table, entity, &th);
     int rc = 0;
     size_t sent = 0;
-    for (size_t i = er ? lower_bound(th, er, from) : 0; er && i < er->n; i++) {
+    for (size_t i = er ? lower_bound(er, from) : 0; er && i < er->n; i++) {
         rowpos p = er->rows[i];
-        if (row_ts(th, p) >= to || (limit && sent >= limit))
+        if (p.ts >= to || (limit && sent >= limit))
             break;
         if (row_seq(th, p) > known_at)
             continue;
