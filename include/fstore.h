@@ -205,6 +205,12 @@ typedef struct {
     const char *symbol, *tf;  /* candles: every row's symbol / tf (required for kline) */
     const char *rejects_path; /* write rejected rows here, one per line; NULL: don't */
     int lock_wait_ms;         /* wait this long for another writer (0: fail at once) */
+    /* Called after each piece of input is parsed (about every MiB) and once
+     * more at the end: bytes read so far, the input's size (0 when unknown,
+     * e.g. a pipe) and rows accepted so far. Called on the ingesting thread,
+     * with the store's lock held: it must not call back into the store. */
+    void (*progress)(void *ctx, uint64_t bytes_done, uint64_t bytes_total, uint64_t rows);
+    void *progress_ctx;
 } fs_ingest_opts;
 
 typedef struct {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Opens the engine for reading, or upgrades the handle to the writer. */
@@ -218,6 +219,8 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
         rc = FS_E_NOMEM;
         goto out;
     }
+    struct stat st;
+    uint64_t total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, done = 0;
     for (;;) {
         ssize_t n = read(fd, buf, PIECE);
         if (n < 0 && errno == EINTR)
@@ -229,10 +232,15 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
         }
         if (n == 0) {
             rc = fs_ingest_finish(p);
+            if (rc == FS_OK && o.progress)
+                o.progress(o.progress_ctx, done, total, rep.rows_ok);
             break;
         }
         if ((rc = fs_ingest_feed(p, buf, (size_t)n)) != FS_OK)
             break;
+        done += (uint64_t)n;
+        if (o.progress)
+            o.progress(o.progress_ctx, done, total, rep.rows_ok);
     }
     free(buf);
     if (rc != FS_OK)

@@ -1,5 +1,6 @@
 /* Data subcommands: ingest, get, history, log. */
 #include "cli/cli.h"
+#include "cli/progress.h"
 
 #include "core/timeutil.h"
 
@@ -38,6 +39,11 @@ static int known_at_opt(cli *c, uint64_t *out)
     return 0;
 }
 
+static void ingest_progress(void *ctx, uint64_t done, uint64_t total, uint64_t rows)
+{
+    cli_progress_update(ctx, done, total, rows);
+}
+
 static int run_ingest(cli *c)
 {
     fs_ingest_opts o = {0};
@@ -48,8 +54,13 @@ static int run_ingest(cli *c)
     o.tf = cli_opt(c, "--tf");
     o.rejects_path = cli_opt(c, "--rejects");
     o.lock_wait_ms = 10000;
+    cli_progress bar;
+    cli_progress_init(&bar, "ingest", "rows");
+    o.progress = ingest_progress;
+    o.progress_ctx = &bar;
     fs_ingest_result r;
     int rc = fs_ingest_file(c->store, c->argv[0], c->argv[1], &o, &r);
+    cli_progress_end(&bar);
     if (rc != FS_OK)
         return cli_error(c, EXIT_FAIL, "%s; nothing was stored", fs_errmsg(c->store));
     if (c->json) {

@@ -24,6 +24,15 @@ check "rejects name line 4" contains "$(cat "$TMP/rej.txt")" "4	o: open 42150 is
 check "rejects name line 5" contains "$(cat "$TMP/rej.txt")" "5	"
 check "rejects keep the row" contains "$(cat "$TMP/rej.txt")" "42250,abc"
 
+# The progress bar: hidden when stderr is not a terminal, forced by FSTORE_PROGRESS=1.
+printf 'symbol,tf,ts,o,h,l,c,v\nSOLUSDT,1h,2024-01-01T00:00:00Z,100,101,99,100.5,7\n' > "$TMP/sol.csv"
+"$FSTORE" --dir "$TMP/p" init >/dev/null
+check "ingest without a terminal" run 0 "$FSTORE" --dir "$TMP/p" ingest candles "$TMP/sol.csv"
+check "no progress bar in a pipe" bash -c "! grep -q 'ingest \\[' <<<'$ERR'"
+FSTORE_PROGRESS=1 check "ingest with progress forced" run 0 "$FSTORE" --dir "$TMP/p" ingest candles "$TMP/sol.csv"
+check "progress reaches 100%" contains "$ERR" "100%"
+check "progress counts rows" contains "$ERR" "1 rows"
+
 printf '\x89PNG\r\n\x1a\n\0\0\0binary' > "$TMP/img.png"
 check "not a CSV fails" run 2 "$FSTORE" --dir "$D" ingest candles "$TMP/img.png"
 check "not a CSV message" contains "$ERR" "nothing was stored"
