@@ -46,7 +46,8 @@ enum {
     FS_E_NOSPACE = -30010,  /* the disk or a size limit is full; nothing was half-written */
     FS_E_VERSION = -30011,  /* stored data has a format version this build cannot read */
     FS_E_NOTDIR = -30012,   /* the path is not an initialized fstore data directory */
-    FS_E_AMBIGUOUS = -30013 /* a name matches more than one object; qualify it by kind */
+    FS_E_AMBIGUOUS = -30013, /* a name matches more than one object; qualify it by kind */
+    FS_E_PARTIAL = -30014    /* part of a job failed (detail says what); the rest was stored */
 };
 
 /* "FS_E_NAME: sentence" for a status code; for an unknown code a generic text.
@@ -275,6 +276,51 @@ int fs_gc(fs_store *store, char **json);
 
 /* Makes a reading handle see commits made since its first read. */
 int fs_refresh(fs_store *store);
+
+/* ---------------------------------------------------------------------------
+ * Computation: indicators and expressions into feature views
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *const *views; /* views to compute; NULL: every view with an
+                                 indicator or expr feature */
+    size_t n_views;
+    int64_t from, to; /* compute rows with from <= event_ts < to; 0: unbounded */
+    int jobs;         /* worker threads; 0: one per core */
+    /* Called from time to time with entities done, entities in all, and rows
+     * computed so far, on the calling thread, with the store's lock held. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total, uint64_t rows);
+    void *progress_ctx;
+} fs_compute_opts;
+
+typedef struct {
+    uint64_t job;         /* the job's id (see fs_jobs_json) */
+    uint64_t rows;        /* feature rows written */
+    uint64_t entities;    /* entity series computed */
+    size_t views_ok, views_failed;
+    int64_t duration_ns;
+} fs_compute_result;
+
+/* Computes feature views from their sources, in dependency order (a view
+ * whose expressions read another view comes after it), each view's entities
+ * in parallel. Incremental: each entity resumes from the state saved by the
+ * last run (DIR/compute/VIEW.state), reading only source rows after it; a
+ * changed definition, or a correction of a row already computed, makes that
+ * view (or entity) start over. Rows are written as new versions (commits) of
+ * the table "view:VIEW", one column per computed feature, stamped with the
+ * source row's event_ts (when its data became knowable), never earlier.
+ * The run is recorded as a job. A view that fails (a definition that cannot
+ * be computed) fails the job, with its reason in the detail, and leaves the
+ * other views' results committed.
+ * @return FS_OK; FS_E_PARTIAL (some view failed: fs_errmsg names each);
+ *         FS_E_NOTFOUND (unknown view);
+ *         FS_E_BUSY (another writer); FS_E_IO; FS_E_NOMEM. */
+int fs_compute(fs_store *store, const fs_compute_opts *opts, fs_compute_result *result);
+
+/* The recorded jobs, oldest first: {"jobs": [{"id", "kind", "status"
+ * ("running", "ok", "failed", "interrupted"), "started", "duration_ms",
+ * "views", "rows", "errors", "definitions": {"view:feature": version}}]}. */
+int fs_jobs_json(fs_store *store, char **json);
 
 #ifdef __cplusplus
 }

@@ -83,9 +83,18 @@ static int dump(fs_store *s, json_t *o, char **json);
  * stays short and restarts fast. Not tuned: a round number. */
 #define CHECKPOINT_ROWS 1000000
 
+const fs_source_def *fs_table_source(const fs_registry *r, const char *table)
+{
+    if (strncmp(table, FS_VIEW_TABLE_PREFIX, strlen(FS_VIEW_TABLE_PREFIX)) == 0) {
+        const fs_view_def *v = fs_reg_view(r, table + strlen(FS_VIEW_TABLE_PREFIX));
+        return v ? fs_reg_source(r, v->source) : NULL;
+    }
+    return fs_reg_source(r, table);
+}
+
 static int64_t source_interval(void *ctx, const char *table)
 {
-    const fs_source_def *src = fs_reg_source(((fs_store *)ctx)->cat.reg, table);
+    const fs_source_def *src = fs_table_source(((fs_store *)ctx)->cat.reg, table);
     return src ? src->chunk_interval_ns : 0;
 }
 
@@ -368,14 +377,16 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
         const fs_feature_def *f = fs_reg_feature(r, features[i], &v);
         json_t *it = json_object();
         json_object_set_new(it, "feature", json_string(features[i]));
+        /* `from:` features read the source; computed ones their view's table. */
+        char vtable[300];
+        snprintf(vtable, sizeof vtable, "%s%s", FS_VIEW_TABLE_PREFIX, v->name);
+        const char *table = f->how == FS_PROD_FROM ? v->source : vtable;
+        const char *colname = f->how == FS_PROD_FROM ? f->from : f->name;
         fs_row_ref ref;
         int col;
-        if (f->how != FS_PROD_FROM) {
-            json_object_set_new(it, "value", json_null());
-            json_object_set_new(it, "status", json_string("NOT_COMPUTED"));
-        } else if (fs_engine_asof(s->engine, v->source, entity, at,
-                                  at == FS_TIME_LATEST ? 0 : v->ttl_ns, known_at, &ref) == 1 &&
-                   (col = fs_batch_col(ref.batch, f->from)) >= 0) {
+        if (fs_engine_asof(s->engine, table, entity, at, at == FS_TIME_LATEST ? 0 : v->ttl_ns,
+                           known_at, &ref) == 1 &&
+            (col = fs_batch_col(ref.batch, colname)) >= 0) {
             /* "Latest" returns the newest value even when it is older than the
              * TTL, and says so (as Feast's OUTSIDE_MAX_AGE): the age is
              * measured from now. At a given time the TTL bounds the lookup. */
@@ -385,12 +396,18 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
             json_object_set_new(it, "value", value_json(c, ref.row));
             json_object_set_new(it, "event_ts", time_json(ts));
             json_object_set_new(it, "seq", json_integer((json_int_t)ref.batch->seq[ref.row]));
+            int job = fs_batch_col(ref.batch, "_job");
+            if (job >= 0) /* lineage: the job that computed it names the definitions' versions */
+                json_object_set_new(it, "job", json_integer((json_int_t)ref.batch->cols[job].i64[ref.row]));
             json_object_set_new(it, "status", json_string(!c->valid[ref.row] ? "NULL_VALUE"
                                                           : stale            ? "OUTSIDE_MAX_AGE"
                                                                              : "PRESENT"));
         } else {
+            fs_row_ref any;
+            int computed = f->how == FS_PROD_FROM ||
+                           fs_engine_latest(s->engine, table, entity, FS_KNOWN_ALL_COMMITS, &any) == 1;
             json_object_set_new(it, "value", json_null());
-            json_object_set_new(it, "status", json_string("NOT_FOUND"));
+            json_object_set_new(it, "status", json_string(computed ? "NOT_FOUND" : "NOT_COMPUTED"));
         }
         json_array_append_new(arr, it);
     }
@@ -430,23 +447,52 @@ int fs_history_json(fs_store *s, const char *table, const char *entity, int64_t 
     pthread_mutex_lock(&s->mu);
     char msg[512];
     int rc = FS_OK;
-    const fs_source_def *src = fs_reg_source(s->cat.reg, table);
+    /* A source, or a view's computed features: "view:NAME", or a view name
+     * that no source has. */
+    const fs_registry *reg = s->cat.reg;
+    const fs_source_def *src = fs_reg_source(reg, table);
+    const fs_view_def *view = NULL;
+    char vtable[300];
+    size_t plen = strlen(FS_VIEW_TABLE_PREFIX);
+    if (!src)
+        view = fs_reg_view(reg, strncmp(table, FS_VIEW_TABLE_PREFIX, plen) == 0 ? table + plen : table);
     hist_ctx h = {NULL, {0}, 0};
     json_t *names = json_array();
-    if (!src) {
-        snprintf(msg, sizeof msg, "no source named '%s' (history reads sources; see fstore ls --kind source)", table);
+    if (!src && !view) {
+        snprintf(msg, sizeof msg, "no source or view named '%s' (see fstore ls)", table);
         rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
         goto out;
     }
-    size_t want = columns ? n_columns : src->n_columns;
+    if (view) {
+        snprintf(vtable, sizeof vtable, "%s%s", FS_VIEW_TABLE_PREFIX, view->name);
+        table = vtable;
+    }
+    size_t all = 0; /* the table's columns: the source's, or the view's computed features */
+    for (size_t k = 0; view && k < view->n_features; k++)
+        all += view->features[k].how != FS_PROD_FROM;
+    size_t want = columns ? n_columns : src ? src->n_columns : all;
     if (want > sizeof h.cols / sizeof h.cols[0]) {
         rc = fs_store_fail(s, FS_E_INVAL, "too many columns");
         goto out;
     }
-    for (size_t k = 0; k < want; k++) {
-        const char *name = columns ? columns[k] : src->columns[k].name;
-        if (!fs_source_column(src, name)) {
-            snprintf(msg, sizeof msg, "source '%s' has no column '%s'", table, name);
+    for (size_t k = 0, vi = 0; k < want; k++) {
+        const char *name;
+        if (columns)
+            name = columns[k];
+        else if (src)
+            name = src->columns[k].name;
+        else {
+            while (view->features[vi].how == FS_PROD_FROM)
+                vi++;
+            name = view->features[vi++].name;
+        }
+        const fs_feature_def *vf = view ? fs_view_feature(view, name) : NULL;
+        if (src ? !fs_source_column(src, name) : !vf || vf->how == FS_PROD_FROM) {
+            if (src)
+                snprintf(msg, sizeof msg, "source '%s' has no column '%s'", table, name);
+            else
+                snprintf(msg, sizeof msg, "view '%s' has no computed feature '%s'%s", view->name,
+                         name, vf ? " (it is a source column: read the source's history)" : "");
             rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
             goto out;
         }

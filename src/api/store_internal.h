@@ -27,4 +27,12 @@ int fs_store_fail(fs_store *s, int rc, const char *msg);
  * with s->mu held. */
 int fs_store_engine(fs_store *s, int writer, int wait_ms);
 
+/* Computed features of view V are stored in the engine table "view:V"
+ * (sources and views may share a name; ':' is in no definition name). */
+#define FS_VIEW_TABLE_PREFIX "view:"
+
+/* The source whose policies (chunk interval, retention) a table follows:
+ * the source itself, or the source of a view table. NULL when unknown. */
+const fs_source_def *fs_table_source(const fs_registry *r, const char *table);
+
 #endif

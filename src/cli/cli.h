@@ -4,6 +4,7 @@
 #define FS_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -59,8 +60,20 @@ void cli_emit_json(json_t *value);
 /* Renders JSON text for people: "key: value" lines, nested blocks indented. */
 void cli_print_human(const char *json);
 
+/* Parses time option `name` (ISO-8601 or epoch, docs/time.md) into *out,
+ * or sets dflt when absent. Prints the error and returns -1 when bad. */
+int cli_time_opt(cli *c, const char *name, int64_t dflt, int64_t *out);
+
+/* Prints rows (a JSON array of arrays of strings) as an aligned table under
+ * `header`. */
+void cli_print_table(const char *const *header, size_t ncols, json_t *rows);
+
+/* A JSON scalar as a table cell (a new string). */
+json_t *cli_cell(const json_t *v);
+
 /* Registry commands (cmd_registry.c) and data commands (cmd_data.c). */
 extern const cli_command cmd_init, cmd_apply, cmd_ls, cmd_describe, cmd_version;
 extern const cli_command cmd_ingest, cmd_get, cmd_history, cmd_log, cmd_compact, cmd_gc;
+extern const cli_command cmd_compute, cmd_jobs; /* cmd_compute.c */
 
 #endif

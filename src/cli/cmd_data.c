@@ -9,21 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses a time option; FS_TIME_LATEST when absent. Returns -1 on error. */
-static int time_opt(cli *c, const char *name, int64_t dflt, int64_t *out)
-{
-    const char *v = cli_opt(c, name);
-    *out = dflt;
-    if (!v)
-        return 0;
-    char msg[200];
-    if (fs_parse_time(v, strlen(v), out, msg, sizeof msg) != FS_OK) {
-        cli_error(c, EXIT_USAGE, "%s: %s", name, msg);
-        return -1;
-    }
-    return 0;
-}
-
 static int known_at_opt(cli *c, uint64_t *out)
 {
     const char *v = cli_opt(c, "--known-at");
@@ -101,49 +86,11 @@ const cli_command cmd_ingest = {
     .needs_store = 1,
 };
 
-/* Prints rows of strings as an aligned table. */
-static void print_table(const char *const *header, size_t ncols, json_t *rows /* array of arrays */)
-{
-    size_t w[32] = {0};
-    ncols = ncols > 32 ? 32 : ncols;
-    for (size_t k = 0; k < ncols; k++)
-        w[k] = strlen(header[k]);
-    size_t n = json_array_size(rows);
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < ncols; k++) {
-            const char *s = json_string_value(json_array_get(json_array_get(rows, i), k));
-            if (s && strlen(s) > w[k])
-                w[k] = strlen(s);
-        }
-    for (size_t k = 0; k < ncols; k++)
-        printf("%-*s%s", (int)w[k], header[k], k + 1 < ncols ? "  " : "\n");
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < ncols; k++) {
-            const char *s = json_string_value(json_array_get(json_array_get(rows, i), k));
-            printf("%-*s%s", (int)w[k], s ? s : "", k + 1 < ncols ? "  " : "\n");
-        }
-}
-
-/* A JSON value as text for a table cell. */
-static json_t *cell(const json_t *v)
-{
-    char buf[64];
-    switch (json_typeof(v)) {
-    case JSON_STRING: return json_string(json_string_value(v));
-    case JSON_INTEGER: snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v)); break;
-    case JSON_REAL: snprintf(buf, sizeof buf, "%.15g", json_real_value(v)); break;
-    case JSON_TRUE: return json_string("true");
-    case JSON_FALSE: return json_string("false");
-    default: return json_string("null");
-    }
-    return json_string(buf);
-}
-
 static int run_get(cli *c)
 {
     int64_t at;
     uint64_t known_at;
-    if (time_opt(c, "--at", FS_TIME_LATEST, &at) || known_at_opt(c, &known_at))
+    if (cli_time_opt(c, "--at", FS_TIME_LATEST, &at) || known_at_opt(c, &known_at))
         return EXIT_USAGE;
     char *json = NULL;
     int rc = fs_get_json(c->store, c->argv[0], c->argv + 1, (size_t)(c->argc - 1), at, known_at, &json);
@@ -156,18 +103,18 @@ static int run_get(cli *c)
         json_t *fs = json_object_get(o, "features");
         for (size_t i = 0; i < json_array_size(fs); i++) {
             json_t *f = json_array_get(fs, i), *row = json_array();
-            json_array_append_new(row, cell(json_object_get(f, "feature")));
-            json_array_append_new(row, cell(json_object_get(f, "value")));
+            json_array_append_new(row, cli_cell(json_object_get(f, "feature")));
+            json_array_append_new(row, cli_cell(json_object_get(f, "value")));
             json_t *ts = json_object_get(f, "event_ts");
-            json_array_append_new(row, ts ? cell(ts) : json_string("-"));
-            json_array_append_new(row, cell(json_object_get(f, "status")));
+            json_array_append_new(row, ts ? cli_cell(ts) : json_string("-"));
+            json_array_append_new(row, cli_cell(json_object_get(f, "status")));
             json_array_append_new(rows, row);
         }
         static const char *const hdr[] = {"FEATURE", "VALUE", "EVENT_TS", "STATUS"};
         printf("%s at %s (known at commit %lld)\n", c->argv[0],
                json_string_value(json_object_get(o, "at")),
                (long long)json_integer_value(json_object_get(o, "known_at")));
-        print_table(hdr, 4, rows);
+        cli_print_table(hdr, 4, rows);
         json_decref(rows);
         json_decref(o);
     }
@@ -198,7 +145,7 @@ static int run_history(cli *c)
 {
     int64_t from, to;
     uint64_t known_at;
-    if (time_opt(c, "--from", INT64_MIN, &from) || time_opt(c, "--to", INT64_MAX, &to) ||
+    if (cli_time_opt(c, "--from", INT64_MIN, &from) || cli_time_opt(c, "--to", INT64_MAX, &to) ||
         known_at_opt(c, &known_at))
         return EXIT_USAGE;
     size_t limit = 0;
@@ -236,10 +183,10 @@ static int run_history(cli *c)
         for (size_t i = 0; i < json_array_size(in); i++) {
             json_t *src = json_array_get(in, i), *row = json_array();
             for (size_t k = 0; k < json_array_size(src); k++)
-                json_array_append_new(row, cell(json_array_get(src, k)));
+                json_array_append_new(row, cli_cell(json_array_get(src, k)));
             json_array_append_new(rows, row);
         }
-        print_table(hdr, nh, rows);
+        cli_print_table(hdr, nh, rows);
         printf("%zu row%s\n", json_array_size(in), json_array_size(in) == 1 ? "" : "s");
         json_decref(rows);
         json_decref(o);
@@ -279,14 +226,14 @@ static int run_log(cli *c)
         json_t *in = json_object_get(o, "commits");
         for (size_t i = 0; i < json_array_size(in); i++) {
             json_t *cm = json_array_get(in, i), *row = json_array();
-            json_array_append_new(row, cell(json_object_get(cm, "seq")));
-            json_array_append_new(row, cell(json_object_get(cm, "time")));
-            json_array_append_new(row, cell(json_object_get(cm, "table")));
-            json_array_append_new(row, cell(json_object_get(cm, "rows")));
+            json_array_append_new(row, cli_cell(json_object_get(cm, "seq")));
+            json_array_append_new(row, cli_cell(json_object_get(cm, "time")));
+            json_array_append_new(row, cli_cell(json_object_get(cm, "table")));
+            json_array_append_new(row, cli_cell(json_object_get(cm, "rows")));
             json_array_append_new(rows, row);
         }
         static const char *const hdr[] = {"SEQ", "TIME", "TABLE", "ROWS"};
-        print_table(hdr, 4, rows);
+        cli_print_table(hdr, 4, rows);
         json_decref(rows);
         json_decref(o);
     }

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "core/diag.h"
+#include "core/timeutil.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -16,7 +17,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_init, &cmd_apply, &cmd_ls, &cmd_describe, &cmd_ingest, &cmd_get, &cmd_history, &cmd_log,
-    &cmd_compact, &cmd_gc,
+    &cmd_compact, &cmd_gc, &cmd_compute, &cmd_jobs,
     &cmd_version,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
@@ -184,6 +185,59 @@ static void command_help(const cli_command *cmd)
     printf("usage: fstore %s%s%s\n\n%s\n\n%s", cmd->name, *cmd->args ? " " : "", cmd->args,
            cmd->summary, cmd->help);
     printf("\nglobal options: --dir DIR, --json, --help\n");
+}
+
+/* Parses a time option; FS_TIME_LATEST when absent. Returns -1 on error. */
+int cli_time_opt(cli *c, const char *name, int64_t dflt, int64_t *out)
+{
+    const char *v = cli_opt(c, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    char msg[200];
+    if (fs_parse_time(v, strlen(v), out, msg, sizeof msg) != FS_OK) {
+        cli_error(c, EXIT_USAGE, "%s: %s", name, msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Prints rows of strings as an aligned table. */
+void cli_print_table(const char *const *header, size_t ncols, json_t *rows /* array of arrays */)
+{
+    size_t w[32] = {0};
+    ncols = ncols > 32 ? 32 : ncols;
+    for (size_t k = 0; k < ncols; k++)
+        w[k] = strlen(header[k]);
+    size_t n = json_array_size(rows);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ncols; k++) {
+            const char *s = json_string_value(json_array_get(json_array_get(rows, i), k));
+            if (s && strlen(s) > w[k])
+                w[k] = strlen(s);
+        }
+    for (size_t k = 0; k < ncols; k++)
+        printf("%-*s%s", (int)w[k], header[k], k + 1 < ncols ? "  " : "\n");
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ncols; k++) {
+            const char *s = json_string_value(json_array_get(json_array_get(rows, i), k));
+            printf("%-*s%s", (int)w[k], s ? s : "", k + 1 < ncols ? "  " : "\n");
+        }
+}
+
+/* A JSON value as text for a table cell. */
+json_t *cli_cell(const json_t *v)
+{
+    char buf[64];
+    switch (json_typeof(v)) {
+    case JSON_STRING: return json_string(json_string_value(v));
+    case JSON_INTEGER: snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_REAL: snprintf(buf, sizeof buf, "%.15g", json_real_value(v)); break;
+    case JSON_TRUE: return json_string("true");
+    case JSON_FALSE: return json_string("false");
+    default: return json_string("null");
+    }
+    return json_string(buf);
 }
 
 int main(int argc, char **argv)

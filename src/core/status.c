@@ -23,6 +23,7 @@ const char *fs_strerror(int code)
     case FS_E_VERSION: return "FS_E_VERSION: stored format version is not supported by this build";
     case FS_E_NOTDIR: return "FS_E_NOTDIR: not an fstore data directory";
     case FS_E_AMBIGUOUS: return "FS_E_AMBIGUOUS: name matches objects of several kinds";
+    case FS_E_PARTIAL: return "FS_E_PARTIAL: part of the job failed; the rest was stored";
     default: return "FS_E_UNKNOWN: unknown status code";
     }
 }

@@ -654,6 +654,18 @@ int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64
     return rc;
 }
 
+int fs_engine_entities(fs_engine *e, const char *table, int (*fn)(void *ctx, const char *key),
+                       void *ctx)
+{
+    pthread_rwlock_rdlock(&e->lock);
+    const table_head *t = find_table(e, table);
+    int rc = 0;
+    for (size_t i = 0; t && i < t->ne && !rc; i++)
+        rc = fn(ctx, t->ents[i].key);
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
 int fs_engine_commits(fs_engine *e, int (*fn)(void *ctx, const fs_commit_info *c), void *ctx)
 {
     pthread_rwlock_rdlock(&e->lock);

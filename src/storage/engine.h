@@ -85,6 +85,11 @@ typedef int (*fs_row_fn)(void *ctx, fs_row_ref row);
 int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                       uint64_t known_at, size_t limit, fs_row_fn fn, void *ctx);
 
+/* Calls fn for every entity key of `table` that has rows, in no particular
+ * order (keys valid while the engine is open). A nonzero return stops. */
+int fs_engine_entities(fs_engine *e, const char *table, int (*fn)(void *ctx, const char *key),
+                       void *ctx);
+
 /* One commit, for `fstore log`. */
 typedef struct {
     uint64_t seq;
