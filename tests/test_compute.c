@@ -334,8 +334,73 @@ TEST(failing_view_leaves_others_and_jobs_record_it)
     free(dir);
 }
 
+
+/* A source's per-row confidence: `from:` features return their row's; a
+ * computed row's is the minimum over the rows its features read. */
+TEST(confidence_is_the_minimum_of_the_inputs)
+{
+    char *dir = temp_dir();
+    fs_store *s = NULL;
+    CHECK_INT(fs_init(dir, NULL), FS_OK);
+    CHECK_INT(fs_open(dir, &s, NULL), FS_OK);
+    const char *bad =
+        "entities:\n  - {name: asset, join_keys: [symbol]}\n"
+        "sources:\n  - name: quotes\n    entity: asset\n    timestamp: ts\n    confidence: conf\n"
+        "    columns:\n      - {name: symbol, type: string}\n      - {name: ts, type: timestamp}\n"
+        "      - {name: px, type: float64}\n      - {name: conf, type: float64}\n";
+    CHECK_INT(fs_apply_text(s, "bad.yaml", bad, strlen(bad), 0, 0, NULL), FS_E_INVALID_DEF);
+    CHECK_CONTAINS(fs_errmsg(s), "confidence column 'conf' must declare min and max");
+    const char *defs =
+        "entities:\n  - {name: asset, join_keys: [symbol]}\n"
+        "sources:\n  - name: quotes\n    entity: asset\n    timestamp: ts\n    confidence: conf\n"
+        "    columns:\n      - {name: symbol, type: string}\n      - {name: ts, type: timestamp}\n"
+        "      - {name: px, type: float64}\n      - {name: conf, type: float64, min: 0, max: 1}\n"
+        "views:\n  - name: qv\n    entity: asset\n    source: quotes\n    features:\n"
+        "      - {name: px, from: px}\n"
+        "      - {name: sma3, indicator: sma, params: {period: 3}, input: px}\n"
+        "      - {name: dbl, expr: 'px * 2'}\n";
+    int rc = fs_apply_text(s, "defs.yaml", defs, strlen(defs), 0, 0, NULL);
+    if (rc != FS_OK)
+        fprintf(stderr, "apply: %s\n", fs_errmsg(s));
+    CHECK_INT(rc, FS_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s/q.csv", dir);
+    FILE *f = fopen(path, "w");
+    static const double conf[] = {1, 1, 0.5, 1, 1, 1, 0.9};
+    fprintf(f, "symbol,ts,px,conf\n");
+    for (int i = 0; i < 7; i++)
+        fprintf(f, "XYZ,%d,%d,%g\n", 1000 + i * 60, 10 + i, conf[i]);
+    fclose(f);
+    fs_ingest_result ir;
+    CHECK_INT(fs_ingest_file(s, "quotes", path, NULL, &ir), FS_OK);
+    fs_compute_result r;
+    CHECK_INT(fs_compute(s, NULL, &r), FS_OK);
+    /* Expected: px -> its row; sma3 (reads 3 rows) -> min over rows i-2..i. */
+    static const double want_sma[] = {NAN, NAN, 0.5, 0.5, 0.5, 1, 0.9};
+    const char *feats[] = {"qv:px", "qv:sma3"};
+    for (int i = 0; i < 7; i++) {
+        char *text = NULL;
+        CHECK_INT(fs_get_json(s, "XYZ", feats, 2, (int64_t)(1000 + i * 60) * 1000000000LL,
+                              FS_KNOWN_ALL_COMMITS, &text), FS_OK);
+        json_t *o = json_loads(text, 0, NULL), *fs = json_object_get(o, "features");
+        json_t *c0 = json_object_get(json_array_get(fs, 0), "confidence");
+        json_t *c1 = json_object_get(json_array_get(fs, 1), "confidence");
+        CHECK(json_is_number(c0) && json_number_value(c0) == conf[i]);
+        if (isnan(want_sma[i]))
+            CHECK(json_is_null(c1));
+        else
+            CHECK(json_is_number(c1) && json_number_value(c1) == want_sma[i]);
+        json_decref(o);
+        fs_free(text);
+    }
+    fs_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(confidence_is_the_minimum_of_the_inputs);
     RUN(compute_matches_indicator_modules);
     RUN(incremental_equals_full);
     RUN(corrections_and_definition_changes);

@@ -48,6 +48,7 @@ typedef struct {
     void *scratch;
     unsigned char *state;
     double *in_buf, *out_buf; /* BLOCK_ROWS per input / output */
+    double *conf_buf;         /* BLOCK_ROWS: confidence from other views' rows */
     series src, ref;
     int rc;
     char err[256];
@@ -72,7 +73,7 @@ struct view_job {
     int64_t from, to;
     uint64_t job_id;
     char table[256];
-    int *src_col; /* per plan input: the source column index in the stored batches, by name */
+    int with_confidence; /* rows carry `_confidence` */
 };
 
 /* ---- reading a series ------------------------------------------------------- */
@@ -247,11 +248,14 @@ static int compute_entity(worker *w, size_t ki)
     double *in[64], *out[64];
     for (size_t i = 0; i < nin; i++)
         in[i] = w->in_buf + i * BLOCK_ROWS;
-    for (size_t k = 0; k < p->n_outputs; k++)
+    for (size_t k = 0; k <= p->n_outputs; k++) /* + the plan's confidence output */
         out[k] = w->out_buf + k * BLOCK_ROWS;
+    double *conf = w->conf_buf;
     size_t ref_pos = 0;
     for (size_t b0 = start; b0 < end; b0 += BLOCK_ROWS) {
         size_t n = end - b0 < BLOCK_ROWS ? end - b0 : BLOCK_ROWS;
+        for (size_t r = 0; r < n; r++)
+            conf[r] = 1.0; /* fully trusted unless an input says otherwise */
         for (size_t i = 0; i < nin; i++) {
             const fs_plan_input *pi = &p->inputs[i];
             for (size_t r = 0; r < n; r++) {
@@ -275,8 +279,15 @@ static int compute_entity(worker *w, size_t ki)
                     } else
                         snprintf(otable, sizeof otable, "%s%s", FS_VIEW_TABLE_PREFIX, pi->view);
                     fs_row_ref ref;
-                    if (ov && fs_engine_asof(e, otable, key, ts, ov->ttl_ns, FS_KNOWN_ALL, &ref) == 1)
+                    if (ov && fs_engine_asof(e, otable, key, ts, ov->ttl_ns, FS_KNOWN_ALL, &ref) == 1) {
                         v = cell(ref.batch, fs_batch_col(ref.batch, col), ref.row);
+                        const fs_source_def *os = fs_reg_source(vj->s->cat.reg, ov->source);
+                        const char *cc = of && of->how == FS_PROD_FROM ? (os ? os->confidence : NULL)
+                                                                       : "_confidence";
+                        double c = cc ? cell(ref.batch, fs_batch_col(ref.batch, cc), ref.row) : NAN;
+                        if (c < conf[r]) /* NaN (no confidence recorded) compares false */
+                            conf[r] = c;
+                    }
                 }
                 in[i][r] = v;
             }
@@ -299,6 +310,13 @@ static int compute_entity(worker *w, size_t ki)
                     fs_batch_set_f64(&w->out, k, (size_t)row, v);
             }
             fs_batch_set_i64(&w->out, p->n_outputs, (size_t)row, (int64_t)vj->job_id);
+            if (vj->with_confidence) {
+                double c = conf[r];
+                if (p->has_confidence && !(out[p->n_outputs][r] >= c))
+                    c = out[p->n_outputs][r]; /* the smaller, or NaN while the window fills */
+                if (isfinite(c))
+                    fs_batch_set_f64(&w->out, p->n_outputs + 1, (size_t)row, c);
+            }
             res->rows++;
         }
     }
@@ -392,7 +410,7 @@ static int compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts
     if (jobs > (int)vj.n_keys)
         jobs = vj.n_keys ? (int)vj.n_keys : 1;
     ws = calloc((size_t)jobs, sizeof *ws);
-    cols = calloc(plan->n_outputs + 1, sizeof *cols);
+    cols = calloc(plan->n_outputs + 2, sizeof *cols);
     if (!vj.results || !ws || !cols) {
         rc = FS_E_NOMEM;
         goto free_states;
@@ -400,10 +418,16 @@ static int compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts
     for (size_t k = 0; k < plan->n_outputs; k++)
         cols[k] = (fs_colspec){v->features[plan->outputs[k]].name, FS_VT_FLOAT64};
     cols[plan->n_outputs] = (fs_colspec){"_job", FS_VT_INT64};
+    vj.with_confidence = plan->has_confidence;
+    for (size_t i = 0; i < plan->n_inputs; i++)
+        vj.with_confidence |= plan->inputs[i].kind == FS_PLAN_IN_VIEW;
+    if (vj.with_confidence)
+        cols[plan->n_outputs + 1] = (fs_colspec){"_confidence", FS_VT_FLOAT64};
     for (int t = 0; t < jobs; t++) {
         worker *w = &ws[t];
         w->vj = &vj;
-        if (fs_batch_init(&w->out, cols, plan->n_outputs + 1) != FS_OK ||
+        if (fs_batch_init(&w->out, cols, plan->n_outputs + 1 + (size_t)vj.with_confidence) != FS_OK ||
+            !(w->conf_buf = malloc(BLOCK_ROWS * sizeof(double))) ||
             !(w->scratch = fs_view_plan_scratch_new(plan, BLOCK_ROWS)) ||
             !(w->state = malloc(plan->state_size ? plan->state_size : 1)) ||
             !(w->in_buf = malloc((plan->n_inputs + 1) * BLOCK_ROWS * sizeof(double))) ||
@@ -459,6 +483,7 @@ free_workers:
         free(w->state);
         free(w->in_buf);
         free(w->out_buf);
+        free(w->conf_buf);
         for (size_t c = 0; w->src.cols && c < 64; c++)
             free(w->src.cols[c]);
         free(w->src.cols);

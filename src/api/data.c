@@ -396,6 +396,12 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
             json_object_set_new(it, "value", value_json(c, ref.row));
             json_object_set_new(it, "event_ts", time_json(ts));
             json_object_set_new(it, "seq", json_integer((json_int_t)ref.batch->seq[ref.row]));
+            /* Confidence: the source row's, or what compute derived (the
+             * minimum of its inputs'); 1 when the source records none. */
+            const fs_source_def *vsrc = fs_reg_source(r, v->source);
+            const char *ccol = f->how == FS_PROD_FROM ? (vsrc ? vsrc->confidence : NULL) : "_confidence";
+            int cc = ccol ? fs_batch_col(ref.batch, ccol) : -1;
+            json_object_set_new(it, "confidence", cc < 0 ? json_real(1.0) : value_json(&ref.batch->cols[cc], ref.row));
             int job = fs_batch_col(ref.batch, "_job");
             if (job >= 0) /* lineage: the job that computed it names the definitions' versions */
                 json_object_set_new(it, "job", json_integer((json_int_t)ref.batch->cols[job].i64[ref.row]));

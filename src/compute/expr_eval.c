@@ -202,7 +202,7 @@ void fs_expr_prog_free(fs_expr_prog *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->n_inputs; i++)
+    for (size_t i = 0; p->input_names && i < p->n_inputs; i++)
         free(p->input_names[i]);
     free(p->input_names);
     free(p->input_types);
@@ -258,7 +258,7 @@ static int compile(const fs_expr *e, fs_expr_intern_fn intern, void *intern_ctx,
     fs_expr_prog *p = calloc(1, sizeof *p);
     /* Per node: 1 if it is the window literal of its parent (no column);
      * the id of the node that reads its value last. Per reference: its
-     * column while loaded (-1 otherwise) and the id of its last reader. */
+     * column while loaded (negative otherwise) and the id of its last reader. */
     unsigned char *skip = calloc(nn, 1);
     int *last = malloc(nn * sizeof *last), *node_col = malloc(nn * sizeof *node_col);
     int *ref_col = malloc((nref ? nref : 1) * sizeof *ref_col);

@@ -45,6 +45,8 @@ typedef struct {
 } step;
 
 struct fs_plan_internal {
+    int conf_input; /* plan input of the source's confidence column, or -1 */
+    int conf_group; /* its rolling minimum (a rolling_min group), or -1: the input itself */
     ind_group *groups;
     size_t ng;
     step *steps; /* computed features in dependency order */
@@ -350,6 +352,33 @@ static int visit(order_ctx *c, size_t fi)
     return rc;
 }
 
+/* The row's confidence: a rolling minimum of the confidence column over
+ * the widest window any feature reads. */
+static int add_confidence(fs_view_plan *p)
+{
+    struct fs_plan_internal *in = p->in;
+    p->has_confidence = 1;
+    if ((in->conf_input = add_input(p, FS_PLAN_IN_SOURCE, p->source->confidence, NULL)) < 0)
+        return FS_E_NOMEM;
+    if (p->max_lookback < 1)
+        return FS_OK; /* a window of one row: the confidence itself */
+    ind_group g = {.spec = fs_indicator_find("rolling_min")};
+    fs_indicator_defaults(g.spec, g.params);
+    g.params[0] = p->max_lookback + 1;
+    g.in[g.n_in++] = in->conf_input;
+    g.state_off = p->state_size;
+    p->state_size += align8(fs_ind_state_size(g.spec, g.params));
+    g.out_col = in->n_group_cols;
+    in->n_group_cols += (size_t)g.spec->n_outputs;
+    ind_group *grown = realloc(in->groups, (in->ng + 1) * sizeof *grown);
+    if (!grown)
+        return FS_E_NOMEM;
+    in->groups = grown;
+    in->groups[in->ng] = g;
+    in->conf_group = (int)in->ng++;
+    return FS_OK;
+}
+
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
     for (; s && *s; s++) {
@@ -424,6 +453,9 @@ int fs_view_plan_build(const fs_registry *r, const fs_view_def *v, fs_view_plan 
     for (size_t i = 0; rc == FS_OK && i < v->n_features; i++)
         if (v->features[i].how != FS_PROD_FROM)
             rc = visit(&c, i);
+    p->in->conf_input = p->in->conf_group = -1;
+    if (rc == FS_OK && p->source->confidence)
+        rc = add_confidence(p);
     free(state);
     if (rc != FS_OK) {
         fs_view_plan_free(p);
@@ -544,6 +576,13 @@ int fs_view_plan_run(const fs_view_plan *p, void *state, void *scratch, const do
         int rc = fs_expr_eval(s->prog, base + s->state_off, expr_scratch, ptrs, n, dst);
         if (rc != FS_OK)
             return rc;
+    }
+    if (p->has_confidence) {
+        const struct fs_plan_internal *pi = p->in;
+        const double *conf = pi->conf_group >= 0
+                                 ? gcols + pi->groups[pi->conf_group].out_col * max_rows
+                                 : in[pi->conf_input];
+        memcpy(out[p->n_outputs], conf, n * sizeof *conf);
     }
     return FS_OK;
 }

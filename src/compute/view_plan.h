@@ -56,6 +56,11 @@ struct fs_view_plan {
      * run is feature view->features[outputs[k]]. */
     size_t *outputs;
     size_t n_outputs;
+    /* When the source has a confidence column: the run writes one more
+     * output, out[n_outputs], the row's confidence: the minimum confidence
+     * of the source rows any feature of the row may read (the row and the
+     * max_lookback rows before it); NaN while that window is filling. */
+    int has_confidence;
     int max_lookback;  /* rows before a row that any feature may read */
     size_t state_size; /* bytes of one entity's state */
     uint64_t hash;     /* of the view's canonical definition and what it reads */

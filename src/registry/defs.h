@@ -80,6 +80,9 @@ typedef struct {
      * duration ("5m") or the name of a column holding a duration (candles:
      * "tf", so a 1h candle opening at 10:00 is knowable at 11:00). */
     const char *available_after;
+    /* The float64 column holding each row's confidence in [0, 1] (how much
+     * the provider trusts the row), or NULL: every row is fully trusted. */
+    const char *confidence;
     int64_t chunk_interval_ns, retention_ns, compress_after_ns; /* 0 = never, for the last two */
     fs_column_def *columns;
     size_t n_columns;

@@ -54,6 +54,8 @@ static json_t *source_json(const fs_source_def *s)
     set_str(o, "timestamp", s->timestamp);
     if (*s->available_after)
         set_str(o, "available_after", s->available_after);
+    if (s->confidence)
+        set_str(o, "confidence", s->confidence);
     set_duration(o, "chunk_interval", s->chunk_interval_ns);
     set_duration(o, "retention", s->retention_ns);
     set_duration(o, "compress_after", s->compress_after_ns);

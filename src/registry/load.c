@@ -282,7 +282,8 @@ static void load_source(ld *L, const fs_node *m, fs_source_def *s)
 {
     static const char *const keys[] = {"name",        "entity",    "timestamp",      "available_after",
                                        "chunk_interval", "retention", "compress_after", "columns",
-                                       "description", "owner",     "tags",           NULL};
+                                       "confidence",  "description", "owner",        "tags",
+                                       NULL};
     s->node = m;
     s->name = get_name(L, m, "name", "source");
     const char *ctx = ctxf(L, "source '%s'", s->name ? s->name : "?");
@@ -292,6 +293,7 @@ static void load_source(ld *L, const fs_node *m, fs_source_def *s)
     s->available_after = get_str(L, m, "available_after", 0, ctx);
     if (!s->available_after)
         s->available_after = "";
+    s->confidence = get_str(L, m, "confidence", 0, ctx);
     s->chunk_interval_ns = get_duration(L, m, "chunk_interval", 86400LL * 1000000000LL, ctx);
     if (s->chunk_interval_ns <= 0)
         ERR(L, fs_node_get(m, "chunk_interval"), "%s: chunk_interval must be positive", ctx);

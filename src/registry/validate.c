@@ -83,6 +83,18 @@ static void validate_source(const fs_registry *r, fs_diag *d, const fs_source_de
                 s->available_after, msg);
         }
     }
+    if (s->confidence) {
+        const fs_column_def *c = fs_source_column(s, s->confidence);
+        if (!c)
+            ERR(r, d, at_key(s->node, "confidence"), "source '%s': confidence column '%s' is not "
+                "one of its columns", s->name, s->confidence);
+        else if (c->type != FS_COL_FLOAT64)
+            ERR(r, d, c->node, "source '%s': confidence column '%s' must have type float64, not %s",
+                s->name, c->name, fs_col_type_name(c->type));
+        else if (!c->min.set || !c->max.set || c->min.v < 0 || c->max.v > 1)
+            ERR(r, d, c->node, "source '%s': confidence column '%s' must declare min and max "
+                "within [0, 1] (min: 0, max: 1), so ingest rejects other values", s->name, c->name);
+    }
 }
 
 /* ---- expressions --------------------------------------------------------- */
