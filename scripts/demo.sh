@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: the main job on the embedded default, in ./demo-data.
-# For now: create a data directory, apply examples/features.yaml, list and
-# describe what was registered, ingest generated candles (with a few bad
-# rows), read them back under the point-in-time rule, correct one, and
-# checkpoint to compressed chunk files. Later steps (compute, training set,
-# serve) join as they land.
+# Create a data directory, apply examples/features.yaml, list and describe
+# what was registered, ingest generated candles (with a few bad rows), read
+# them back under the point-in-time rule, correct one, compute the
+# indicator and expression features, read them point-in-time, and
+# checkpoint to compressed chunk files. Later steps (training set, serve)
+# join as they land.
 set -euo pipefail
 build=${1:-build/release}
 cd "$(dirname "$0")/.."
@@ -47,6 +48,12 @@ step "$fstore" ingest candles "$dir/fix.csv"           # a correction: a new ver
 step "$fstore" get BTCUSDT:1h technical:close_price --at 2024-01-01T10:59:00Z
 step "$fstore" get BTCUSDT:1h technical:close_price --at 2024-01-01T10:59:00Z --known-at 1
 step "$fstore" log
+# Indicators and expressions, stamped at each candle's close, incrementally.
+step "$fstore" compute
+step "$fstore" get BTCUSDT:1h technical:rsi_14 technical:macd technical:bollinger_upper technical:momentum_score --at 2024-01-10T10:59:00Z
+step "$fstore" compute                                   # nothing new: 0 rows
+step "$fstore" jobs
+step "$fstore" describe technical | tail -6
 step "$fstore" compact
 step "$fstore" describe source/candles
 printf '\nDemo data directory: %s (remove it with: rm -rf %s)\n' "$dir" "$dir"

@@ -669,6 +669,52 @@ out:
     return rc;
 }
 
+json_t *fs_compute_status_json(fs_store *s, const fs_view_def *v)
+{
+    json_t *o = json_object();
+    fs_view_plan *plan = NULL;
+    fs_strbuf err = {0};
+    if (!fs_view_needs_compute(v)) {
+        json_object_set_new(o, "status", json_string("not_computed: every feature is read from the source"));
+        return o;
+    }
+    if (fs_view_plan_build(s->cat.reg, v, &plan, &err) != FS_OK) {
+        json_object_set_new(o, "status", json_string("cannot_compute"));
+        json_object_set_new(o, "reason", json_string(fs_sb_str(&err)));
+        fs_sb_free(&err);
+        return o;
+    }
+    char *path = state_path(s->dir, v->name);
+    fs_state_set st;
+    if (path && fs_state_load(path, plan->hash, plan->state_size, &st, &err) == FS_OK) {
+        uint64_t rows = 0;
+        for (size_t i = 0; i < st.n; i++)
+            rows += st.ents[i].rows;
+        const char *status = st.discarded ? "needs_recompute" : st.n ? "computed" : "never_computed";
+        json_object_set_new(o, "status", json_string(status));
+        if (st.discarded)
+            json_object_set_new(o, "reason", json_string(st.why));
+        json_object_set_new(o, "entities", json_integer((json_int_t)st.n));
+        json_object_set_new(o, "rows", json_integer((json_int_t)rows));
+        fs_state_free(&st);
+    }
+    /* The last job that computed the view. */
+    json_t *jobs = fs_jobs_list(s->dir, 1), *j;
+    size_t i;
+    json_array_foreach(jobs, i, j) {
+        json_t *views = json_object_get(j, "views"), *vn;
+        size_t k;
+        json_array_foreach(views, k, vn)
+            if (strcmp(json_string_value(vn), v->name) == 0)
+                json_object_set(o, "last_job", json_object_get(j, "id"));
+    }
+    json_decref(jobs);
+    free(path);
+    fs_sb_free(&err);
+    fs_view_plan_free(plan);
+    return o;
+}
+
 int fs_jobs_json(fs_store *s, char **json)
 {
     if (!s || !json)

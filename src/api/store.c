@@ -557,6 +557,14 @@ int fs_describe(fs_store *s, const char *name, char **json)
     lineage(r, kind, name, up, down);
     json_object_set_new(o, "depends_on", up);
     json_object_set_new(o, "used_by", down);
+    if (kind == FS_KIND_VIEW || kind == FS_KIND_FEATURE) {
+        const fs_view_def *v = NULL;
+        const fs_feature_def *f = kind == FS_KIND_FEATURE ? fs_reg_feature(r, name, &v) : NULL;
+        if (kind == FS_KIND_VIEW)
+            v = fs_reg_view(r, name);
+        if (v && (!f || f->how != FS_PROD_FROM))
+            json_object_set_new(o, "computation", fs_compute_status_json(s, v));
+    }
     if (kind == FS_KIND_SOURCE && fs_store_engine(s, 0, 0) == FS_OK) {
         fs_table_stats ts;
         fs_table_storage sto;

@@ -3,6 +3,7 @@
 #ifndef FS_STORE_INTERNAL_H
 #define FS_STORE_INTERNAL_H
 
+#include <jansson.h>
 #include <pthread.h>
 
 #include "core/strbuf.h"
@@ -34,5 +35,10 @@ int fs_store_engine(fs_store *s, int writer, int wait_ms);
 /* The source whose policies (chunk interval, retention) a table follows:
  * the source itself, or the source of a view table. NULL when unknown. */
 const fs_source_def *fs_table_source(const fs_registry *r, const char *table);
+
+/* Whether a view's computed features are up to date with its definition:
+ * {"status": computed | never_computed | needs_recompute | ..., "reason",
+ * "entities", "rows", "last_job"} (compute.c). New reference. */
+json_t *fs_compute_status_json(fs_store *s, const fs_view_def *v);
 
 #endif
