@@ -86,7 +86,8 @@ int fs_state_load(const char *path, uint64_t hash, size_t state_size, fs_state_s
                 return rc;
             }
         }
-        qsort(out->ents, out->n, sizeof *out->ents, by_key);
+        if (out->n)
+            qsort(out->ents, out->n, sizeof *out->ents, by_key);
     }
     free(data);
     return FS_OK;
@@ -131,7 +132,8 @@ int fs_state_put(fs_state_set *s, const char *key, int64_t last_ts, uint64_t las
 
 int fs_state_save(const char *path, fs_state_set *s, fs_strbuf *err)
 {
-    qsort(s->ents, s->n, sizeof *s->ents, by_key);
+    if (s->n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(s->ents, s->n, sizeof *s->ents, by_key);
     fs_wbuf w = {0};
     fs_wbuf_bytes(&w, "FSCS", 4);
     fs_wbuf_u32(&w, 1);
