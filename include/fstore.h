@@ -317,6 +317,67 @@ typedef struct {
  *         FS_E_BUSY (another writer); FS_E_IO; FS_E_NOMEM. */
 int fs_compute(fs_store *store, const fs_compute_opts *opts, fs_compute_result *result);
 
+/* ---------------------------------------------------------------------------
+ * Training sets: point-in-time joins, recorded as reproducible runs
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *labels;       /* a CSV or JSON-lines file of label rows: the join keys of
+                                 the features' entities, `event_ts`, and any other columns
+                                 (passed through); "-" reads standard input */
+    const char *labels_format; /* "csv" or "jsonl"; NULL: by the file name (.jsonl/.ndjson), else csv */
+    const char *const *features; /* "view:feature" or "view" (all its features) */
+    size_t n_features;
+    const char *service;      /* or a feature service's features (then features is NULL) */
+    int full_names;           /* columns named view__feature (else the bare feature name) */
+    uint64_t known_at;        /* a commit seq; FS_KNOWN_ALL_COMMITS (0 is treated so too):
+                                 the latest commit at build time, recorded as the watermark */
+    const char *out;          /* output file */
+    const char *format;       /* "csv" (default) or "jsonl" */
+    const char *rejects_path; /* label rows that cannot be used, as LINE<TAB>REASON */
+    int jobs;                 /* threads; 0: one per core */
+    const char *command_line; /* recorded with the run (NULL: none) */
+} fs_training_opts;
+
+typedef struct {
+    char run_id[40];        /* the run's id, for fs_run_rebuild */
+    uint64_t rows;          /* label rows written */
+    uint64_t rejected;      /* label rows rejected */
+    uint64_t known_at;      /* the watermark used */
+    char output_sha256[65]; /* hex digest of the output file */
+} fs_training_result;
+
+/* Builds a training set: for each label row and each view of the requested
+ * features, the view's row for the label's entity with the greatest
+ * event_ts <= the label's event_ts, no older than the view's TTL
+ * (event_ts >= label time - ttl, both inclusive; ttl 0: no bound), stored
+ * at or before `known_at`, ties on event_ts going to the latest commit; no
+ * such row gives an empty cell. Output rows follow the label file's order;
+ * columns: the label's columns as given, then one per feature. Label rows
+ * with a missing key or an unparseable time are rejected (counted, written
+ * to rejects_path with their line) and the call returns FS_OK; check
+ * `rejected`. The build is recorded as a run (see fs_runs_json).
+ * @return FS_OK; FS_E_NOTFOUND (unknown feature, view or service); FS_E_INVAL
+ *         (bad options; two features with the same bare name without
+ *         full_names; the label file lacks a join key column); FS_E_PARSE
+ *         (the labels are not CSV/JSON lines at all); FS_E_IO; FS_E_NOMEM. */
+int fs_training_set(fs_store *store, const fs_training_opts *opts, fs_training_result *result);
+
+/* Recorded runs. id NULL: every run, oldest first, {"runs": [...]}; else
+ * that run: {"id", "time", "command", "known_at", "labels": {"sha256",
+ * "rows"}, "definitions": {name: version}, "definitions_sha256",
+ * "features": [...], "format", "full_names", "rows", "output_sha256"}. */
+int fs_runs_json(fs_store *store, const char *id, char **json);
+
+/* Rebuilds run `id` into `out`: the same labels (a copy kept with the run),
+ * the same resolved features and TTLs and the same known_at watermark, so
+ * the file is byte-identical to the original whatever was ingested,
+ * corrected or recomputed since. When it cannot be (retention dropped rows
+ * the run read), fails naming what is missing and writes nothing.
+ * @return FS_OK; FS_E_NOTFOUND (no such run); FS_E_CORRUPT (the result would
+ *         differ: fs_errmsg says why); FS_E_IO. */
+int fs_run_rebuild(fs_store *store, const char *id, const char *out, fs_training_result *result);
+
 /* The recorded jobs, oldest first: {"jobs": [{"id", "kind", "status"
  * ("running", "ok", "failed", "interrupted"), "started", "duration_ms",
  * "views", "rows", "errors", "definitions": {"view:feature": version}}]}. */

@@ -44,6 +44,8 @@ struct cli {
     int argc;
     const char *optval[CLI_MAX_OPTS]; /* per opts[] entry: value, "" for a flag, NULL if absent */
     fs_store *store;
+    int raw_argc; /* the whole command line, for records (training runs) */
+    const char *const *raw_argv;
 };
 
 /* The value of an option of the running command; NULL when not given. */
@@ -75,5 +77,6 @@ json_t *cli_cell(const json_t *v);
 extern const cli_command cmd_init, cmd_apply, cmd_ls, cmd_describe, cmd_version;
 extern const cli_command cmd_ingest, cmd_get, cmd_history, cmd_log, cmd_compact, cmd_gc;
 extern const cli_command cmd_compute, cmd_jobs; /* cmd_compute.c */
+extern const cli_command cmd_training_set, cmd_runs; /* cmd_training.c */
 
 #endif

@@ -18,6 +18,7 @@
 static const cli_command *const commands[] = {
     &cmd_init, &cmd_apply, &cmd_ls, &cmd_describe, &cmd_ingest, &cmd_get, &cmd_history, &cmd_log,
     &cmd_compact, &cmd_gc, &cmd_compute, &cmd_jobs,
+    &cmd_training_set, &cmd_runs,
     &cmd_version,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
@@ -247,6 +248,8 @@ int main(int argc, char **argv)
      * nothing half-written, as on a full disk. */
     signal(SIGXFSZ, SIG_IGN);
     cli c = {0};
+    c.raw_argc = argc;
+    c.raw_argv = (const char *const *)argv;
     c.dir = getenv("FSTORE_DIR");
     if (!c.dir || !*c.dir)
         c.dir = "./fstore-data";

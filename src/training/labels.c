@@ -1,0 +1,340 @@
+/* Parsing label files (contract in labels.h). The whole file is in memory:
+ * the issue's bound on a training set's memory is "the label file plus a
+ * small working set". */
+#include "training/labels.h"
+
+#include "core/timeutil.h"
+#include "fstore.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    fs_labels *l;
+    size_t cap;
+    const char *name;
+    const char *const *required;
+    size_t n_required;
+    int *req_col;
+    FILE *rejects;
+} builder;
+
+static int add_col(fs_labels *l, const char *name, size_t len)
+{
+    char **p = realloc(l->names, (l->ncols + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    l->names = p;
+    if (!(l->names[l->ncols] = fs_arena_strndup(&l->arena, name, len)))
+        return -1;
+    return (int)l->ncols++;
+}
+
+static void reject(builder *b, uint64_t line, const char *why)
+{
+    b->l->rejected++;
+    if (b->rejects)
+        fprintf(b->rejects, "%s:%llu\t%s\n", b->name, (unsigned long long)line, why);
+}
+
+/* Room for one more row of ncols cells (ncols fixed once rows exist). */
+static int grow_rows(builder *b)
+{
+    fs_labels *l = b->l;
+    if (l->n < b->cap)
+        return 0;
+    size_t cap = b->cap ? 2 * b->cap : 1024;
+    const char **cell = realloc(l->cell, cap * l->ncols * sizeof *cell);
+    if (cell)
+        l->cell = cell;
+    uint8_t *lit = realloc(l->literal, cap * l->ncols);
+    if (lit)
+        l->literal = lit;
+    int64_t *ts = realloc(l->ts, cap * sizeof *ts);
+    if (ts)
+        l->ts = ts;
+    uint64_t *line = realloc(l->line, cap * sizeof *line);
+    if (line)
+        l->line = line;
+    if (!cell || !lit || !ts || !line)
+        return -1;
+    b->cap = cap;
+    return 0;
+}
+
+/* Checks the row just filled in (index l->n) and keeps it or rejects it. */
+static void finish_row(builder *b, uint64_t line)
+{
+    fs_labels *l = b->l;
+    const char **row = l->cell + l->n * l->ncols;
+    const char *t = row[l->ts_col];
+    char msg[200], why[300];
+    if (!t || !*t) {
+        reject(b, line, "event_ts: missing");
+        return;
+    }
+    if (fs_parse_time(t, strlen(t), &l->ts[l->n], msg, sizeof msg) != FS_OK) {
+        snprintf(why, sizeof why, "event_ts: %s", msg);
+        reject(b, line, why);
+        return;
+    }
+    for (size_t k = 0; k < b->n_required; k++) {
+        const char *v = row[b->req_col[k]];
+        if (!v || !*v) {
+            snprintf(why, sizeof why, "%s: missing join key", b->required[k]);
+            reject(b, line, why);
+            return;
+        }
+    }
+    l->line[l->n++] = line;
+}
+
+static int resolve_columns(builder *b, fs_strbuf *err)
+{
+    fs_labels *l = b->l;
+    int ts = fs_labels_col(l, "event_ts");
+    if (ts < 0) {
+        fs_sb_printf(err, "%s: no event_ts column (the label time)", b->name);
+        return FS_E_INVAL;
+    }
+    l->ts_col = (size_t)ts;
+    for (size_t k = 0; k < b->n_required; k++) {
+        if ((b->req_col[k] = fs_labels_col(l, b->required[k])) < 0) {
+            fs_sb_printf(err, "%s: no column '%s' (a join key of the features' entities)", b->name,
+                         b->required[k]);
+            return FS_E_INVAL;
+        }
+    }
+    return FS_OK;
+}
+
+/* One CSV record starting at *pos: fields into out[] (arena copies),
+ * returns the number of fields, or -1 on an unterminated quote. Advances
+ * *pos past the record and counts the lines it spans. */
+static long csv_record(fs_labels *l, const char *d, size_t len, size_t *pos, const char **out,
+                       size_t maxf, uint64_t *lines)
+{
+    size_t p = *pos;
+    long nf = 0;
+    fs_strbuf field = {0};
+    for (;;) {
+        fs_sb_reset(&field);
+        int quoted = p < len && d[p] == '"';
+        if (quoted) {
+            p++;
+            for (;;) {
+                if (p >= len) {
+                    fs_sb_free(&field);
+                    return -1;
+                }
+                if (d[p] == '"') {
+                    if (p + 1 < len && d[p + 1] == '"') {
+                        fs_sb_append(&field, "\"", 1);
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                if (d[p] == '\n')
+                    ++*lines;
+                fs_sb_append(&field, d + p, 1);
+                p++;
+            }
+        }
+        size_t start = p;
+        while (p < len && d[p] != ',' && d[p] != '\n' && d[p] != '\r')
+            p++;
+        fs_sb_append(&field, d + start, p - start);
+        if ((size_t)nf < maxf)
+            out[nf] = fs_arena_strdup(&l->arena, fs_sb_str(&field));
+        nf++;
+        if (p < len && d[p] == ',') {
+            p++;
+            continue;
+        }
+        if (p < len && d[p] == '\r')
+            p++;
+        if (p < len && d[p] == '\n')
+            p++;
+        break;
+    }
+    fs_sb_free(&field);
+    *pos = p;
+    return nf;
+}
+
+static int parse_csv(builder *b, const char *d, size_t len, fs_strbuf *err)
+{
+    fs_labels *l = b->l;
+    size_t pos = 0;
+    uint64_t line = 1, next_line = 1;
+    const char *hdr[1024];
+    long nh = csv_record(l, d, len, &pos, hdr, 1024, &next_line);
+    if (nh <= 0 || memchr(d, 0, len)) {
+        fs_sb_printf(err, "%s:1: not a CSV file with a header line", b->name);
+        return FS_E_PARSE;
+    }
+    for (long i = 0; i < nh && i < 1024; i++)
+        if (add_col(l, hdr[i], strlen(hdr[i])) < 0)
+            return FS_E_NOMEM;
+    int rc = resolve_columns(b, err);
+    if (rc != FS_OK)
+        return rc;
+    const char **tmp = malloc((l->ncols + 1) * sizeof *tmp);
+    if (!tmp)
+        return FS_E_NOMEM;
+    while (pos < len) {
+        line = ++next_line;
+        if (d[pos] == '\n' || (d[pos] == '\r' && pos + 1 < len && d[pos + 1] == '\n')) {
+            pos += d[pos] == '\r' ? 2 : 1; /* blank line */
+            continue;
+        }
+        if (grow_rows(b)) {
+            free(tmp);
+            return FS_E_NOMEM;
+        }
+        long nf = csv_record(l, d, len, &pos, tmp, l->ncols, &next_line);
+        if (nf < 0) {
+            fs_sb_printf(err, "%s:%llu: unterminated quoted field", b->name, (unsigned long long)line);
+            free(tmp);
+            return FS_E_PARSE;
+        }
+        if ((size_t)nf != l->ncols) {
+            char why[100];
+            snprintf(why, sizeof why, "%ld fields, the header has %zu", nf, l->ncols);
+            reject(b, line, why);
+            continue;
+        }
+        const char **row = l->cell + l->n * l->ncols;
+        for (size_t c = 0; c < l->ncols; c++) {
+            row[c] = *tmp[c] ? tmp[c] : NULL;
+            l->literal[l->n * l->ncols + c] = 0;
+        }
+        finish_row(b, line);
+    }
+    free(tmp);
+    return FS_OK;
+}
+
+static int parse_jsonl(builder *b, const char *d, size_t len, fs_strbuf *err)
+{
+    fs_labels *l = b->l;
+    /* Pass 1: the columns, in order of first appearance. */
+    json_t **objs = NULL;
+    uint64_t *lines = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t line = 0;
+    int rc = FS_OK;
+    for (size_t p = 0; p < len && rc == FS_OK;) {
+        const char *nl = memchr(d + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - d) : len;
+        line++;
+        size_t s = p;
+        p = e + 1;
+        while (s < e && (d[s] == ' ' || d[s] == '\t' || d[s] == '\r'))
+            s++;
+        if (s == e)
+            continue;
+        json_error_t je;
+        json_t *o = json_loadb(d + s, e - s, 0, &je);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            if (n == 0) { /* the very first record: not JSON lines at all */
+                fs_sb_printf(err, "%s:%llu:%d: not a JSON object per line%s%s", b->name,
+                             (unsigned long long)line, je.column, o ? "" : ": ", o ? "" : je.text);
+                rc = FS_E_PARSE;
+                break;
+            }
+            reject(b, line, "not a JSON object");
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            json_t **po = realloc(objs, cap * sizeof *po);
+            uint64_t *pl = realloc(lines, cap * sizeof *pl);
+            if (po)
+                objs = po;
+            if (pl)
+                lines = pl;
+            if (!po || !pl) {
+                json_decref(o);
+                rc = FS_E_NOMEM;
+                break;
+            }
+        }
+        objs[n] = o;
+        lines[n++] = line;
+        const char *key;
+        json_t *v;
+        json_object_foreach(o, key, v) if (fs_labels_col(l, key) < 0 && add_col(l, key, strlen(key)) < 0)
+            rc = FS_E_NOMEM;
+    }
+    if (rc == FS_OK && n == 0 && len) {
+        fs_sb_printf(err, "%s: no JSON object found", b->name);
+        rc = FS_E_PARSE;
+    }
+    if (rc == FS_OK)
+        rc = resolve_columns(b, err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == FS_OK && grow_rows(b))
+            rc = FS_E_NOMEM;
+        for (size_t c = 0; rc == FS_OK && c < l->ncols; c++) {
+            json_t *v = json_object_get(objs[i], l->names[c]);
+            const char **cell = &l->cell[l->n * l->ncols + c];
+            uint8_t *lit = &l->literal[l->n * l->ncols + c];
+            *lit = 0;
+            if (!v || json_is_null(v)) {
+                *cell = NULL;
+            } else if (json_is_string(v)) {
+                *cell = fs_arena_strdup(&l->arena, json_string_value(v));
+            } else {
+                char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+                *cell = text ? fs_arena_strdup(&l->arena, text) : NULL;
+                *lit = json_is_number(v) || json_is_boolean(v);
+                free(text);
+            }
+        }
+        if (rc == FS_OK)
+            finish_row(b, lines[i]);
+        json_decref(objs[i]);
+    }
+    free(objs);
+    free(lines);
+    return rc;
+}
+
+int fs_labels_parse(const char *name, const char *data, size_t len, int jsonl,
+                    const char *const *required, size_t n_required, FILE *rejects, fs_labels *out,
+                    fs_strbuf *err)
+{
+    memset(out, 0, sizeof *out);
+    builder b = {out, 0, name, required, n_required, calloc(n_required + 1, sizeof(int)), rejects};
+    if (!b.req_col)
+        return FS_E_NOMEM;
+    int rc = jsonl ? parse_jsonl(&b, data, len, err) : parse_csv(&b, data, len, err);
+    free(b.req_col);
+    if (rc != FS_OK)
+        fs_labels_free(out);
+    return rc;
+}
+
+int fs_labels_col(const fs_labels *l, const char *name)
+{
+    for (size_t i = 0; i < l->ncols; i++)
+        if (strcmp(l->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+void fs_labels_free(fs_labels *l)
+{
+    free(l->names);
+    free(l->cell);
+    free(l->literal);
+    free(l->ts);
+    free(l->line);
+    fs_arena_free(&l->arena);
+    memset(l, 0, sizeof *l);
+}
