@@ -610,10 +610,12 @@ int fs_runs_json(fs_store *s, const char *id, char **json)
     return rc != FS_OK ? rc : *json ? FS_OK : FS_E_NOMEM;
 }
 
-int fs_run_rebuild(fs_store *s, const char *id, const char *out, fs_training_result *result)
+int fs_run_rebuild(fs_store *s, const char *run_id, const char *out, fs_training_result *result)
 {
-    if (!s || !id || !out || !result)
+    if (!s || !run_id || !out || !result)
         return FS_E_INVAL;
+    char id[sizeof result->run_id]; /* run_id may point into *result */
+    snprintf(id, sizeof id, "%s", run_id);
     memset(result, 0, sizeof *result);
     pthread_mutex_lock(&s->mu);
     fs_strbuf err = {0};

@@ -1,0 +1,375 @@
+/* Training sets against a brute-force reference on randomized data: many
+ * entities, several commits with corrections (same entity and event_ts,
+ * later commit), duplicates inside one commit, labels before all data, on
+ * row times, on TTL edges, duplicated labels, unknown entities, three views
+ * with different TTLs, and a known_at watermark between commits. Also:
+ * output order, rejects, name collisions, runs rebuilt byte for byte after
+ * later ingests and recomputation, and a rebuild refused after retention. */
+#include "test.h"
+
+#include "fstore.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum { N_ENT = 20, N_COMMITS = 5, ROWS_PER_COMMIT = 400, N_LABELS = 3000 };
+static const int64_t BASE = 1700000000; /* epoch seconds */
+
+typedef struct {
+    int ent, t, seq, order;
+    double x, y;
+} row;
+
+static row rows[N_COMMITS * ROWS_PER_COMMIT];
+static int nrows;
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static const char *DEFS =
+    "entities:\n  - {name: asset, join_keys: [symbol]}\n"
+    "sources:\n  - name: ticks\n    entity: asset\n    timestamp: ts\n"
+    "    columns:\n      - {name: symbol, type: string}\n      - {name: ts, type: timestamp}\n"
+    "      - {name: x, type: float64}\n      - {name: y, type: float64}\n"
+    "views:\n"
+    "  - {name: v0, entity: asset, source: ticks, ttl: 0, features: [{name: x, from: x}]}\n"
+    "  - {name: v30, entity: asset, source: ticks, ttl: 30s, features: [{name: y, from: y}]}\n"
+    "  - {name: v10, entity: asset, source: ticks, ttl: 10s, features: [{name: x10, from: x}]}\n"
+    "  - {name: v5, entity: asset, source: ticks, ttl: 5s, features: [{name: x, from: x}]}\n";
+
+/* The rule, by brute force: greatest ts <= t within the TTL, then greatest
+ * seq, then the row written last. Returns the row index or -1. */
+static int reference(int ent, int t, int ttl, int known_at)
+{
+    int best = -1;
+    for (int i = 0; i < nrows; i++) {
+        const row *r = &rows[i];
+        if (r->ent != ent || r->seq > known_at || r->t > t || (ttl && r->t < t - ttl))
+            continue;
+        if (best < 0 || r->t > rows[best].t ||
+            (r->t == rows[best].t && (r->seq > rows[best].seq ||
+                                      (r->seq == rows[best].seq && r->order > rows[best].order))))
+            best = i;
+    }
+    return best;
+}
+
+static fs_store *setup(char **dir)
+{
+    *dir = temp_dir();
+    fs_store *s = NULL;
+    CHECK_INT(fs_init(*dir, NULL), FS_OK);
+    CHECK_INT(fs_open(*dir, &s, NULL), FS_OK);
+    CHECK_INT(fs_apply_text(s, "defs.yaml", DEFS, strlen(DEFS), 0, 0, NULL), FS_OK);
+    nrows = 0;
+    for (int c = 1; c <= N_COMMITS; c++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/c%d.csv", *dir, c);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "symbol,ts,x,y\n");
+        for (int k = 0; k < ROWS_PER_COMMIT; k++) {
+            row r = {(int)(next() % N_ENT), (int)(next() % 1000), c, k,
+                     (double)(next() % 100000) / 7.0, (double)(next() % 1000) / 3.0};
+            if (k && next() % 10 == 0) { /* the same entity and time again, in this commit */
+                r.ent = rows[nrows - 1].ent;
+                r.t = rows[nrows - 1].t;
+            }
+            rows[nrows++] = r;
+            fprintf(f, "S%02d,%lld,%.17g,%.17g\n", r.ent, (long long)(BASE + r.t), r.x, r.y);
+        }
+        fclose(f);
+        fs_ingest_result ir;
+        CHECK_INT(fs_ingest_file(s, "ticks", path, NULL, &ir), FS_OK);
+        CHECK_INT(ir.seq, c);
+    }
+    return s;
+}
+
+typedef struct {
+    int ent, t;
+} label;
+
+static label labels[N_LABELS];
+
+static void write_labels(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    fprintf(f, "id,symbol,event_ts\n");
+    for (int i = 0; i < N_LABELS; i++) {
+        label l = {(int)(next() % (N_ENT + 2)), (int)(next() % 1300) - 150};
+        int pick = (int)(next() % 6);
+        if (pick == 0 && i) /* a duplicate of the previous label */
+            l = labels[i - 1];
+        else if (pick == 1) { /* exactly on a stored row's time */
+            const row *r = &rows[next() % (uint64_t)nrows];
+            l = (label){r->ent, r->t};
+        } else if (pick == 2) { /* on a TTL edge: 10 or 30 s after a row, or one past */
+            const row *r = &rows[next() % (uint64_t)nrows];
+            int d = next() % 2 ? 10 : 30;
+            l = (label){r->ent, r->t + d + (int)(next() % 2)};
+        }
+        labels[i] = l;
+        fprintf(f, "%d,S%02d,%lld\n", i, l.ent, (long long)(BASE + l.t));
+    }
+    fclose(f);
+}
+
+/* Reads the CSV output into cells[row][col] (strings). */
+static int read_csv(const char *path, char ***cells, int ncols)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+    if (!f || !fgets(line, sizeof line, f)) { /* the header */
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    *cells = calloc((size_t)N_LABELS * (size_t)ncols, sizeof **cells);
+    while (fgets(line, sizeof line, f) && n < N_LABELS) {
+        line[strcspn(line, "\n")] = 0;
+        char *p = line;
+        for (int c = 0; c < ncols; c++) {
+            char *comma = strchr(p, ',');
+            if (comma)
+                *comma = 0;
+            (*cells)[n * ncols + c] = strdup(p);
+            p = comma ? comma + 1 : p + strlen(p);
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static int check_against_reference(const char *out, int known_at)
+{
+    char **cells = NULL;
+    int n = read_csv(out, &cells, 6), bad = 0;
+    CHECK_INT(n, N_LABELS);
+    for (int i = 0; i < n && i < N_LABELS; i++) {
+        char want_id[16];
+        snprintf(want_id, sizeof want_id, "%d", i);
+        bad += strcmp(cells[i * 6], want_id) != 0; /* label order kept */
+        static const int ttl[3] = {0, 30, 10};
+        for (int v = 0; v < 3; v++) {
+            int ri = labels[i].ent < N_ENT ? reference(labels[i].ent, labels[i].t, ttl[v], known_at) : -1;
+            const char *got = cells[i * 6 + 3 + v];
+            if (ri < 0) {
+                if (*got) {
+                    bad++;
+                    fprintf(stderr, "  label %d view %d: got '%s', want empty\n", i, v, got);
+                }
+                continue;
+            }
+            double want = v == 1 ? rows[ri].y : rows[ri].x;
+            if (!*got || strtod(got, NULL) != want) {
+                if (bad < 5)
+                    fprintf(stderr, "  label %d (S%02d t=%d) view %d: got '%s', want %.17g\n", i,
+                            labels[i].ent, labels[i].t, v, got, want);
+                bad++;
+            }
+        }
+    }
+    for (int i = 0; cells && i < N_LABELS * 6; i++)
+        free(cells[i]);
+    free(cells);
+    return bad;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *d = malloc((size_t)n + 1);
+    if (fread(d, 1, (size_t)n, f) != (size_t)n)
+        n = 0;
+    d[n] = 0;
+    fclose(f);
+    return d;
+}
+
+TEST(matches_brute_force_reference)
+{
+    char *dir;
+    fs_store *s = setup(&dir);
+    char lpath[512], out[512];
+    snprintf(lpath, sizeof lpath, "%s/labels.csv", dir);
+    snprintf(out, sizeof out, "%s/train.csv", dir);
+    write_labels(lpath);
+    const char *feats[] = {"v0:x", "v30:y", "v10:x10"};
+    for (int known = 3; known <= N_COMMITS; known += 2) {
+        for (int jobs = 1; jobs <= 3; jobs += 2) {
+            fs_training_opts o = {.labels = lpath, .features = feats, .n_features = 3,
+                                  .known_at = (uint64_t)known, .out = out, .jobs = jobs};
+            fs_training_result r;
+            CHECK_INT(fs_training_set(s, &o, &r), FS_OK);
+            CHECK_INT(r.rows, N_LABELS);
+            CHECK_INT(r.known_at, known);
+            CHECK_INT(check_against_reference(out, known), 0);
+        }
+    }
+    fs_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+TEST(runs_rebuild_byte_identical)
+{
+    char *dir;
+    fs_store *s = setup(&dir);
+    char lpath[512], out[512], again[512];
+    snprintf(lpath, sizeof lpath, "%s/labels.csv", dir);
+    snprintf(out, sizeof out, "%s/train.jsonl", dir);
+    snprintf(again, sizeof again, "%s/again.jsonl", dir);
+    write_labels(lpath);
+    const char *feats[] = {"v0", "v30:y"};
+    fs_training_opts o = {.labels = lpath, .features = feats, .n_features = 2, .out = out,
+                          .format = "jsonl", .full_names = 1, .command_line = "test"};
+    fs_training_result r;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_OK);
+    CHECK_INT(r.known_at, N_COMMITS); /* the watermark defaults to the latest commit */
+    char *first = slurp(out);
+    /* Later: a correction of every stored row, and a new view definition. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/fix.csv", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "symbol,ts,x,y\n");
+    for (int i = 0; i < nrows; i++)
+        fprintf(f, "S%02d,%lld,1,2\n", rows[i].ent, (long long)(BASE + rows[i].t));
+    fclose(f);
+    fs_ingest_result ir;
+    CHECK_INT(fs_ingest_file(s, "ticks", path, NULL, &ir), FS_OK);
+    const char *defs2 = "entities:\n  - {name: asset, join_keys: [symbol]}\n"
+        "sources:\n  - name: ticks\n    entity: asset\n    timestamp: ts\n"
+        "    columns:\n      - {name: symbol, type: string}\n      - {name: ts, type: timestamp}\n"
+        "      - {name: x, type: float64}\n      - {name: y, type: float64}\n"
+        "views:\n  - {name: v0, entity: asset, source: ticks, ttl: 5s, features: [{name: x, from: y}]}\n"
+        "  - {name: v30, entity: asset, source: ticks, ttl: 1s, features: [{name: y, from: x}]}\n";
+    CHECK_INT(fs_apply_text(s, "defs2.yaml", defs2, strlen(defs2), 0, 0, NULL), FS_OK);
+    fs_training_result r2;
+    CHECK_INT(fs_run_rebuild(s, r.run_id, again, &r2), FS_OK);
+    char *second = slurp(again);
+    CHECK(first && second && strcmp(first, second) == 0);
+    CHECK_STR(r2.output_sha256, r.output_sha256);
+    /* A fresh build now differs: the rebuild really pinned the past. */
+    CHECK_INT(fs_training_set(s, &o, &r2), FS_OK);
+    CHECK(strcmp(r2.output_sha256, r.output_sha256) != 0);
+    char *json = NULL;
+    CHECK_INT(fs_runs_json(s, r.run_id, &json), FS_OK);
+    CHECK_CONTAINS(json, "\"known_at\": 5");
+    CHECK_CONTAINS(json, "\"v30:y\": 1");
+    CHECK_CONTAINS(json, r.output_sha256);
+    fs_free(json);
+    CHECK_INT(fs_runs_json(s, NULL, &json), FS_OK);
+    CHECK_CONTAINS(json, "\"id\": \"2\"");
+    fs_free(json);
+    CHECK_INT(fs_run_rebuild(s, "99", again, &r2), FS_E_NOTFOUND);
+    CHECK_INT(fs_run_rebuild(s, "../1", again, &r2), FS_E_NOTFOUND);
+    free(first);
+    free(second);
+    fs_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+TEST(rejects_collisions_and_errors)
+{
+    char *dir;
+    fs_store *s = setup(&dir);
+    char lpath[512], out[512], rej[512];
+    snprintf(lpath, sizeof lpath, "%s/l.csv", dir);
+    snprintf(out, sizeof out, "%s/o.csv", dir);
+    snprintf(rej, sizeof rej, "%s/rej.txt", dir);
+    FILE *f = fopen(lpath, "w");
+    fprintf(f, "symbol,event_ts,note\nS01,1700000500,\"a, quoted\"\n,1700000500,x\nS02,yesterday,y\nS03,1700000999,z\n");
+    fclose(f);
+    const char *feats[] = {"v0:x"};
+    fs_training_opts o = {.labels = lpath, .features = feats, .n_features = 1, .out = out,
+                          .rejects_path = rej};
+    fs_training_result r;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_OK);
+    CHECK_INT(r.rows, 2);
+    CHECK_INT(r.rejected, 2);
+    char *rtext = slurp(rej), *otext = slurp(out);
+    CHECK_CONTAINS(rtext, "l.csv:3\tsymbol: missing join key");
+    CHECK_CONTAINS(rtext, "l.csv:4\tevent_ts:");
+    CHECK_CONTAINS(otext, "symbol,event_ts,note,x\nS01,1700000500,\"a, quoted\",");
+    free(rtext);
+    free(otext);
+    /* Two features with the same bare name. */
+    const char *two[] = {"v0:x", "v5:x"};
+    o.features = two;
+    o.n_features = 2;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_E_INVAL);
+    CHECK_CONTAINS(fs_errmsg(s), "would both be column 'x'");
+    o.full_names = 1;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_OK);
+    /* A label file without the join key column, and an unknown feature. */
+    f = fopen(lpath, "w");
+    fprintf(f, "sym,event_ts\nS01,1700000500\n");
+    fclose(f);
+    o.n_features = 1;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_E_INVAL);
+    CHECK_CONTAINS(fs_errmsg(s), "no column 'symbol'");
+    const char *unknown[] = {"v0:nope"};
+    o.features = unknown;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_E_NOTFOUND);
+    fs_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* Retention dropped what a run read: the rebuild says so and writes nothing. */
+TEST(rebuild_refused_after_retention)
+{
+    char *dir;
+    fs_store *s = setup(&dir);
+    char lpath[512], out[512], again[512];
+    snprintf(lpath, sizeof lpath, "%s/labels.csv", dir);
+    snprintf(out, sizeof out, "%s/train.csv", dir);
+    snprintf(again, sizeof again, "%s/again.csv", dir);
+    write_labels(lpath);
+    const char *feats[] = {"v0:x"};
+    fs_training_opts o = {.labels = lpath, .features = feats, .n_features = 1, .out = out};
+    fs_training_result r;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_OK);
+    char *defs = malloc(strlen(DEFS) + 64);
+    const char *at = strstr(DEFS, "    columns:");
+    snprintf(defs, strlen(DEFS) + 64, "%.*s    retention: 1d\n%s", (int)(at - DEFS), DEFS, at);
+    CHECK_INT(fs_apply_text(s, "ret.yaml", defs, strlen(defs), 0, 0, NULL), FS_OK);
+    char *json = NULL;
+    CHECK_INT(fs_gc(s, &json), FS_OK);
+    CHECK_CONTAINS(json, "\"source\": \"ticks\"");
+    fs_free(json);
+    CHECK_INT(fs_run_rebuild(s, r.run_id, again, &r), FS_E_CORRUPT);
+    CHECK_CONTAINS(fs_errmsg(s), "cannot be rebuilt: it read rows of ticks from");
+    CHECK_CONTAINS(fs_errmsg(s), "retention");
+    FILE *f = fopen(again, "r");
+    CHECK(f == NULL); /* nothing written */
+    if (f)
+        fclose(f);
+    free(defs);
+    fs_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    RUN(rebuild_refused_after_retention);
+    RUN(matches_brute_force_reference);
+    RUN(runs_rebuild_byte_identical);
+    RUN(rejects_collisions_and_errors);
+    TEST_EXIT();
+}
