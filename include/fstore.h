@@ -251,6 +251,14 @@ int fs_ingest_file(fs_store *store, const char *source, const char *path, const 
 int fs_get_json(fs_store *store, const char *entity, const char *const *features, size_t n_features,
                 int64_t at, uint64_t known_at, char **json);
 
+/* fs_get_json for the features of feature service `service` (a feature
+ * vector: what a backtest asks for at each step). ENTITY is keyed like the
+ * service's entity with the most join keys (BTCUSDT:1h); views of an entity
+ * with fewer keys (asset: symbol) take theirs from it.
+ * @return as fs_get_json; FS_E_NOTFOUND also for an unknown service. */
+int fs_get_service_json(fs_store *store, const char *entity, const char *service, int64_t at,
+                        uint64_t known_at, char **json);
+
 /* Stored rows of `table` (a source) for one entity with from <= event_ts <
  * to, every version, in (event_ts, seq) order, at most `limit` (0: all);
  * `columns` NULL for all. *json: {"table", "entity", "columns", "rows":

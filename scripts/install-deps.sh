@@ -4,7 +4,8 @@
 # call this on every run at the cost of one dpkg query.
 set -euo pipefail
 
-PKGS=(gcc make pkg-config libyaml-dev libjansson-dev)
+# python3-pandas: the training-set cross-check against pandas.merge_asof.
+PKGS=(gcc make pkg-config libyaml-dev libjansson-dev python3-pandas)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -334,38 +334,73 @@ static int dump(fs_store *s, json_t *o, char **json)
     return *json ? FS_OK : fs_store_fail(s, FS_E_NOMEM, NULL);
 }
 
-int fs_get_json(fs_store *s, const char *entity, const char *const *features, size_t n_features,
-                int64_t at, uint64_t known_at, char **json)
+/* The key of view v's entity from ENTITY, given as the values of `wide`'s
+ * join keys joined by ':' (a market key BTCUSDT:1h gives the asset key
+ * BTCUSDT). Returns 0, or -1 when wide does not give a key v needs. */
+static int view_entity_key(const fs_registry *r, const fs_entity_def *wide, const char *entity,
+                           const fs_view_def *v, char *out, size_t sz)
 {
-    if (!s || !entity || !json || (!features && n_features))
-        return FS_E_INVAL;
-    *json = NULL;
-    pthread_mutex_lock(&s->mu);
+    const fs_entity_def *ev = fs_reg_entity(r, v->entity);
+    if (!ev || ev == wide) {
+        snprintf(out, sz, "%s", entity);
+        return 0;
+    }
+    out[0] = 0;
+    for (size_t k = 0; k < ev->join_keys.n; k++) {
+        size_t w = 0;
+        while (w < wide->join_keys.n && strcmp(wide->join_keys.items[w], ev->join_keys.items[k]) != 0)
+            w++;
+        if (w == wide->join_keys.n)
+            return -1;
+        const char *p = entity; /* the w-th ':'-separated value */
+        for (size_t i = 0; i < w; i++)
+            p = strchr(p, ':') + 1;
+        size_t len = strcspn(p, ":");
+        snprintf(out + strlen(out), sz - strlen(out), "%s%.*s", k ? ":" : "", (int)len, p);
+    }
+    return 0;
+}
+
+static int get_locked(fs_store *s, const char *entity, const char *const *features, size_t n_features,
+                      int64_t at, uint64_t known_at, char **json)
+{
     const fs_registry *r = s->cat.reg;
     char msg[512];
     int rc = FS_OK;
-    /* Validate every name before reading anything. */
+    /* Validate every name before reading anything; ENTITY is keyed like the
+     * view with the most join keys, and the others take their keys from it. */
+    const fs_entity_def *wide = NULL;
     for (size_t i = 0; i < n_features; i++) {
         const fs_view_def *v = NULL;
         if (!fs_reg_feature(r, features[i], &v)) {
             snprintf(msg, sizeof msg, "unknown feature '%s' (write it as view:feature)", features[i]);
-            rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
-            goto out;
+            return fs_store_fail(s, FS_E_NOTFOUND, msg);
         }
         const fs_entity_def *e = fs_reg_entity(r, v->entity);
-        if (e && (size_t)count_keys(entity) != e->join_keys.n) {
-            snprintf(msg, sizeof msg, "entity '%s' does not match view '%s', keyed by %zu value%s (",
-                     entity, v->name, e->join_keys.n, e->join_keys.n == 1 ? "" : "s");
-            for (size_t k = 0; k < e->join_keys.n; k++)
-                snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s%s", k ? ":" : "",
-                         e->join_keys.items[k]);
-            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
-            rc = fs_store_fail(s, FS_E_INVAL, msg);
-            goto out;
+        if (e && (!wide || e->join_keys.n > wide->join_keys.n))
+            wide = e;
+    }
+    if (wide && (size_t)count_keys(entity) != wide->join_keys.n) {
+        snprintf(msg, sizeof msg, "entity '%s' does not match entity '%s', keyed by %zu value%s (",
+                 entity, wide->name, wide->join_keys.n, wide->join_keys.n == 1 ? "" : "s");
+        for (size_t k = 0; k < wide->join_keys.n; k++)
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s%s", k ? ":" : "",
+                     wide->join_keys.items[k]);
+        snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
+        return fs_store_fail(s, FS_E_INVAL, msg);
+    }
+    for (size_t i = 0; wide && i < n_features; i++) {
+        const fs_view_def *v = NULL;
+        char key[512];
+        fs_reg_feature(r, features[i], &v);
+        if (view_entity_key(r, wide, entity, v, key, sizeof key)) {
+            snprintf(msg, sizeof msg, "view '%s' is keyed by entity '%s', whose join keys entity "
+                     "'%s' does not all have", v->name, v->entity, wide->name);
+            return fs_store_fail(s, FS_E_INVAL, msg);
         }
     }
     if ((rc = fs_store_engine(s, 0, 0)) != FS_OK)
-        goto out;
+        return rc;
     json_t *o = json_object(), *arr = json_array();
     json_object_set_new(o, "entity", json_string(entity));
     json_object_set_new(o, "at", at == FS_TIME_LATEST ? json_string("latest") : time_json(at));
@@ -377,6 +412,11 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
         const fs_feature_def *f = fs_reg_feature(r, features[i], &v);
         json_t *it = json_object();
         json_object_set_new(it, "feature", json_string(features[i]));
+        char key[512];
+        if (wide)
+            view_entity_key(r, wide, entity, v, key, sizeof key);
+        else
+            snprintf(key, sizeof key, "%s", entity);
         /* `from:` features read the source; computed ones their view's table. */
         char vtable[300];
         snprintf(vtable, sizeof vtable, "%s%s", FS_VIEW_TABLE_PREFIX, v->name);
@@ -384,7 +424,7 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
         const char *colname = f->how == FS_PROD_FROM ? f->from : f->name;
         fs_row_ref ref;
         int col;
-        if (fs_engine_asof(s->engine, table, entity, at, at == FS_TIME_LATEST ? 0 : v->ttl_ns,
+        if (fs_engine_asof(s->engine, table, key, at, at == FS_TIME_LATEST ? 0 : v->ttl_ns,
                            known_at, &ref) == 1 &&
             (col = fs_batch_col(ref.batch, colname)) >= 0) {
             /* "Latest" returns the newest value even when it is older than the
@@ -411,15 +451,73 @@ int fs_get_json(fs_store *s, const char *entity, const char *const *features, si
         } else {
             fs_row_ref any;
             int computed = f->how == FS_PROD_FROM ||
-                           fs_engine_latest(s->engine, table, entity, FS_KNOWN_ALL_COMMITS, &any) == 1;
+                           fs_engine_latest(s->engine, table, key, FS_KNOWN_ALL_COMMITS, &any) == 1;
             json_object_set_new(it, "value", json_null());
             json_object_set_new(it, "status", json_string(computed ? "NOT_FOUND" : "NOT_COMPUTED"));
         }
         json_array_append_new(arr, it);
     }
     json_object_set_new(o, "features", arr);
-    rc = dump(s, o, json);
-out:
+    return dump(s, o, json);
+}
+
+int fs_get_json(fs_store *s, const char *entity, const char *const *features, size_t n_features,
+                int64_t at, uint64_t known_at, char **json)
+{
+    if (!s || !entity || !json || (!features && n_features))
+        return FS_E_INVAL;
+    *json = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = get_locked(s, entity, features, n_features, at, known_at, json);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int fs_get_service_json(fs_store *s, const char *entity, const char *service, int64_t at,
+                        uint64_t known_at, char **json)
+{
+    if (!s || !entity || !service || !json)
+        return FS_E_INVAL;
+    *json = NULL;
+    pthread_mutex_lock(&s->mu);
+    const fs_registry *r = s->cat.reg;
+    const fs_service_def *sv = fs_reg_service(r, service);
+    int rc = FS_OK;
+    char msg[300];
+    /* Its features as view:feature; a bare view stands for all of its features. */
+    size_t n = 0, cap = 0;
+    char **names = NULL;
+    for (size_t i = 0; sv && rc == FS_OK && i < sv->features.n; i++) {
+        const char *item = sv->features.items[i];
+        const fs_view_def *v = strchr(item, ':') ? NULL : fs_reg_view(r, item);
+        for (size_t k = 0; rc == FS_OK && k < (v ? v->n_features : 1); k++) {
+            if (n == cap) {
+                char **p = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof *p);
+                if (!p) {
+                    rc = FS_E_NOMEM;
+                    break;
+                }
+                names = p;
+            }
+            if (v) {
+                size_t len = strlen(v->name) + strlen(v->features[k].name) + 2;
+                if ((names[n] = malloc(len)))
+                    snprintf(names[n], len, "%s:%s", v->name, v->features[k].name);
+            } else {
+                names[n] = strdup(item);
+            }
+            rc = names[n++] ? FS_OK : FS_E_NOMEM;
+        }
+    }
+    if (!sv) {
+        snprintf(msg, sizeof msg, "no feature service named '%s' (see fstore ls --kind service)", service);
+        rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
+    } else if (rc == FS_OK) {
+        rc = get_locked(s, entity, (const char *const *)names, n, at, known_at, json);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

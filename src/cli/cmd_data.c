@@ -93,7 +93,12 @@ static int run_get(cli *c)
     if (cli_time_opt(c, "--at", FS_TIME_LATEST, &at) || known_at_opt(c, &known_at))
         return EXIT_USAGE;
     char *json = NULL;
-    int rc = fs_get_json(c->store, c->argv[0], c->argv + 1, (size_t)(c->argc - 1), at, known_at, &json);
+    const char *service = cli_opt(c, "--service");
+    if (!service == (c->argc < 2))
+        return cli_error(c, EXIT_USAGE, "name the features (VIEW:FEATURE...) or --service NAME, not both");
+    int rc = service ? fs_get_service_json(c->store, c->argv[0], service, at, known_at, &json)
+                     : fs_get_json(c->store, c->argv[0], c->argv + 1, (size_t)(c->argc - 1), at,
+                                   known_at, &json);
     if (rc != FS_OK)
         return cli_error(c, rc == FS_E_INVAL ? EXIT_USAGE : EXIT_FAIL, "%s", fs_errmsg(c->store));
     if (c->json) {
@@ -108,13 +113,15 @@ static int run_get(cli *c)
             json_t *ts = json_object_get(f, "event_ts");
             json_array_append_new(row, ts ? cli_cell(ts) : json_string("-"));
             json_array_append_new(row, cli_cell(json_object_get(f, "status")));
+            json_t *conf = json_object_get(f, "confidence");
+            json_array_append_new(row, conf ? cli_cell(conf) : json_string("-"));
             json_array_append_new(rows, row);
         }
-        static const char *const hdr[] = {"FEATURE", "VALUE", "EVENT_TS", "STATUS"};
+        static const char *const hdr[] = {"FEATURE", "VALUE", "EVENT_TS", "STATUS", "CONFIDENCE"};
         printf("%s at %s (known at commit %lld)\n", c->argv[0],
                json_string_value(json_object_get(o, "at")),
                (long long)json_integer_value(json_object_get(o, "known_at")));
-        cli_print_table(hdr, 4, rows);
+        cli_print_table(hdr, 5, rows);
         json_decref(rows);
         json_decref(o);
     }
@@ -124,7 +131,7 @@ static int run_get(cli *c)
 
 const cli_command cmd_get = {
     .name = "get",
-    .args = "ENTITY VIEW:FEATURE...",
+    .args = "ENTITY VIEW:FEATURE... | ENTITY --service NAME",
     .summary = "read feature values of one entity at a time (point in time)",
     .help = "ENTITY is the join-key values joined by ':' (BTCUSDT:1h). Each value is the one\n"
             "with the greatest event_ts <= --at (default: latest), not older than the view's\n"
@@ -133,9 +140,10 @@ const cli_command cmd_get = {
             "features show NOT_COMPUTED until they are computed.\n\n"
             "options:\n"
             "  --at T             a time: ISO-8601 or epoch s/ms/us/ns (docs/time.md)\n"
-            "  --known-at SEQ     ignore rows stored by later commits (see fstore log)\n",
-    .opts = {{"--at", 1}, {"--known-at", 1}},
-    .min_args = 2,
+            "  --known-at SEQ     ignore rows stored by later commits (see fstore log)\n"
+            "  --service NAME     every feature of a feature service (a feature vector)\n",
+    .opts = {{"--at", 1}, {"--known-at", 1}, {"--service", 1}},
+    .min_args = 1,
     .max_args = CLI_MAX_ARGS,
     .run = run_get,
     .needs_store = 1,
