@@ -332,7 +332,10 @@ int fs_compute(fs_store *store, const fs_compute_opts *opts, fs_compute_result *
 typedef struct {
     const char *labels;       /* a CSV or JSON-lines file of label rows: the join keys of
                                  the features' entities, `event_ts`, and any other columns
-                                 (passed through); "-" reads standard input */
+                                 (passed through); "-" reads standard input; "signals": the
+                                 rows of the built-in signals source, filtered by where_* */
+    const char *where_model_id, *where_symbol, *where_tf; /* signals: NULL = any */
+    int64_t where_from, where_to; /* signals: from <= event_ts < to; 0 = unbounded */
     const char *labels_format; /* "csv" or "jsonl"; NULL: by the file name (.jsonl/.ndjson), else csv */
     const char *const *features; /* "view:feature" or "view" (all its features) */
     size_t n_features;

@@ -403,6 +403,111 @@ static int slurp(const char *path, char **data, size_t *len, fs_strbuf *err)
     return *data ? FS_OK : FS_E_NOMEM;
 }
 
+/* ---- the signals table as labels ------------------------------------------------- */
+
+typedef struct {
+    const fs_training_opts *o;
+    json_t *rows; /* [event_ts, seq, CSV line] */
+    const fs_source_def *src;
+} signals_ctx;
+
+static int str_eq_col(fs_row_ref r, const char *col, const char *want)
+{
+    int c = fs_batch_col(r.batch, col);
+    return !want || (c >= 0 && r.batch->cols[c].valid[r.row] &&
+                     strcmp(r.batch->cols[c].s[r.row], want) == 0);
+}
+
+static int signal_row(void *p, fs_row_ref r)
+{
+    signals_ctx *c = p;
+    if (!str_eq_col(r, "model_id", c->o->where_model_id) || !str_eq_col(r, "symbol", c->o->where_symbol) ||
+        !str_eq_col(r, "tf", c->o->where_tf))
+        return 0;
+    fs_strbuf line = {0};
+    char t[FS_TIME_STRLEN], vb[64];
+    int64_t ts = r.batch->event_ts[r.row];
+    fs_format_time(ts, t, sizeof t);
+    fs_sb_puts(&line, t);
+    for (size_t k = 0; k < c->src->n_columns; k++) {
+        int col = fs_batch_col(r.batch, c->src->columns[k].name), quote;
+        const char *v = value_text(r, col, vb, sizeof vb, &quote);
+        fs_sb_puts(&line, ",");
+        if (v) {
+            FILE *m;
+            char *q = NULL;
+            size_t qn = 0;
+            if ((m = open_memstream(&q, &qn))) {
+                put_csv(m, v);
+                fclose(m);
+                fs_sb_puts(&line, q);
+            }
+            free(q);
+        }
+    }
+    json_t *row = json_pack("[I, I, s]", (json_int_t)ts, (json_int_t)r.batch->seq[r.row], fs_sb_str(&line));
+    json_array_append_new(c->rows, row);
+    fs_sb_free(&line);
+    return 0;
+}
+
+static int by_time_then_seq(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t tx = json_integer_value(json_array_get(x, 0)), ty = json_integer_value(json_array_get(y, 0));
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    int c = strcmp(json_string_value(json_array_get(x, 2)), json_string_value(json_array_get(y, 2)));
+    return c;
+}
+
+static int collect_key(void *ctx, const char *key)
+{
+    return json_array_append_new(ctx, json_string(key));
+}
+
+/* The signals matching the filters as a CSV label file in memory: event_ts,
+ * then the source's columns; ordered by time (then by the row's text, so
+ * the order never depends on storage). */
+static int signals_as_labels(fs_store *s, const fs_training_opts *o, uint64_t known_at, char **data,
+                             size_t *len, fs_strbuf *err)
+{
+    const fs_source_def *src = fs_reg_source(s->cat.reg, "signals");
+    if (!src) {
+        fs_sb_puts(err, "no signals source");
+        return FS_E_NOTFOUND;
+    }
+    signals_ctx c = {o, json_array(), src};
+    json_t *keys = json_array(), *k;
+    size_t i;
+    fs_engine_entities(s->engine, "signals", collect_key, keys);
+    json_array_foreach(keys, i, k)
+        fs_engine_history(s->engine, "signals", json_string_value(k), o->where_from ? o->where_from : INT64_MIN,
+                          o->where_to ? o->where_to : INT64_MAX, known_at, 0, signal_row, &c);
+    json_decref(keys);
+    size_t n = json_array_size(c.rows);
+    json_t **sorted = malloc((n + 1) * sizeof *sorted);
+    FILE *m = sorted ? open_memstream(data, len) : NULL;
+    if (!m) {
+        free(sorted);
+        json_decref(c.rows);
+        return FS_E_NOMEM;
+    }
+    fputs("event_ts", m);
+    for (size_t col = 0; col < src->n_columns; col++)
+        fprintf(m, ",%s", src->columns[col].name);
+    fputc('\n', m);
+    for (i = 0; i < n; i++)
+        sorted[i] = json_array_get(c.rows, i);
+    qsort(sorted, n, sizeof *sorted, by_time_then_seq);
+    for (i = 0; i < n; i++)
+        fprintf(m, "%s\n", json_string_value(json_array_get(sorted[i], 2)));
+    fclose(m);
+    free(sorted);
+    json_decref(c.rows);
+    return *data ? FS_OK : FS_E_NOMEM;
+}
+
 /* Every join key the spec's columns need. */
 static size_t required_keys(json_t *cols, const char **out, size_t max)
 {
@@ -459,7 +564,14 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
     }
     if (rc != FS_OK)
         goto out;
-    if ((rc = slurp(o->labels, &data, &len, &err)) != FS_OK)
+    int from_signals = strcmp(o->labels, "signals") == 0 && access("signals", F_OK) != 0;
+    if ((rc = fs_store_engine(s, 0, 0)) != FS_OK)
+        goto out_locked;
+    uint64_t known = o->known_at && o->known_at != FS_KNOWN_ALL_COMMITS ? o->known_at
+                                                                       : fs_engine_last_seq(s->engine);
+    rc = from_signals ? signals_as_labels(s, o, known, &data, &len, &err)
+                      : slurp(o->labels, &data, &len, &err);
+    if (rc != FS_OK)
         goto out;
     if (o->rejects_path && !(rejects = fopen(o->rejects_path, "w"))) {
         fs_sb_printf(&err, "cannot create %s: %s", o->rejects_path, strerror(errno));
@@ -468,7 +580,8 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
     }
     const char *req[32];
     size_t nreq = required_keys(cols, req, 32);
-    int jsonl_in = o->labels_format ? strcmp(o->labels_format, "jsonl") == 0 : is_jsonl_name(o->labels);
+    int jsonl_in = !from_signals && (o->labels_format ? strcmp(o->labels_format, "jsonl") == 0
+                                                      : is_jsonl_name(o->labels));
     const char *lname = strcmp(o->labels, "-") == 0 ? "<stdin>" : o->labels;
     if ((rc = fs_labels_parse(lname, data, len, jsonl_in, req, nreq, rejects, &L, &err)) != FS_OK)
         goto out;
@@ -480,10 +593,6 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
             goto out;
         }
     }
-    if ((rc = fs_store_engine(s, 0, 0)) != FS_OK)
-        goto out_locked;
-    uint64_t known = o->known_at && o->known_at != FS_KNOWN_ALL_COMMITS ? o->known_at
-                                                                       : fs_engine_last_seq(s->engine);
     build_out bo;
     int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if ((rc = build(s, cols, &L, known, jsonl_out, jobs, o->out, NULL, oldest, &bo, &err)) != FS_OK)

@@ -79,6 +79,30 @@ static int run_training_set(cli *c)
     const char *jobs = cli_opt(c, "--jobs");
     if (jobs && (o.jobs = atoi(jobs)) < 1)
         return cli_error(c, EXIT_USAGE, "--jobs must be a positive number");
+    /* --labels signals: filters on the signals table. */
+    const char *where = cli_opt(c, "--where");
+    char wbuf[512] = "";
+    if (where) {
+        if (strcmp(o.labels, "signals") != 0)
+            return cli_error(c, EXIT_USAGE, "--where filters --labels signals");
+        snprintf(wbuf, sizeof wbuf, "%s", where);
+        for (char *kv = strtok(wbuf, ","); kv; kv = strtok(NULL, ",")) {
+            char *eq = strchr(kv, '=');
+            if (!eq)
+                return cli_error(c, EXIT_USAGE, "--where takes KEY=VALUE,... (model_id, symbol, tf), got '%s'", kv);
+            *eq = 0;
+            if (strcmp(kv, "model_id") == 0)
+                o.where_model_id = eq + 1;
+            else if (strcmp(kv, "symbol") == 0)
+                o.where_symbol = eq + 1;
+            else if (strcmp(kv, "tf") == 0)
+                o.where_tf = eq + 1;
+            else
+                return cli_error(c, EXIT_USAGE, "--where: unknown key '%s' (model_id, symbol, tf)", kv);
+        }
+    }
+    if (cli_time_opt(c, "--from", 0, &o.where_from) || cli_time_opt(c, "--to", 0, &o.where_to))
+        return EXIT_USAGE;
     char *fcopy = feats ? strdup(feats) : NULL;
     const char *names[256];
     if (fcopy) {
@@ -110,7 +134,10 @@ const cli_command cmd_training_set = {
             "TTL (both bounds inclusive), stored by --known-at; ties to the latest commit;\n"
             "none: an empty cell. Rows keep the label file's order. See docs/training.md.\n\n"
             "options:\n"
-            "  --labels FILE|-        CSV with a header, or JSON lines (.jsonl)\n"
+            "  --labels FILE|-        CSV with a header, or JSON lines (.jsonl); or `signals`:\n"
+            "                         the signals table, filtered by --where and --from/--to\n"
+            "  --where K=V,...        signals: model_id, symbol, tf\n"
+            "  --from T --to T        signals: T1 <= event_ts < T2\n"
             "  --labels-format F      csv or jsonl (default: by the file name)\n"
             "  --features v:f,v,...   features (a bare view name: all its features)\n"
             "  --service NAME         or a feature service's features\n"
@@ -122,7 +149,7 @@ const cli_command cmd_training_set = {
             "  --jobs N               threads (default: one per core)\n",
     .opts = {{"--labels", 1}, {"--labels-format", 1}, {"--features", 1}, {"--service", 1},
              {"--full-names", 0}, {"--known-at", 1}, {"--out", 1}, {"--format", 1},
-             {"--rejects", 1}, {"--jobs", 1}},
+             {"--rejects", 1}, {"--jobs", 1}, {"--where", 1}, {"--from", 1}, {"--to", 1}},
     .min_args = 0,
     .max_args = 0,
     .run = run_training_set,

@@ -69,6 +69,14 @@ check "rejects name lines" contains "$(cat "$TMP/rej.txt")" "bad.csv:3	event_ts:
 check "collision" run 2 "$FSTORE" --dir "$D" training-set --labels "$TMP/labels.csv" --features slow:x,slow --out "$TMP/c.csv"
 check "collision message" contains "$ERR" "would both be column 'x'"
 
+# The signals table as labels, filtered.
+printf 'id,ts,symbol,tf,model_id\n1,1700000500,S1,1m,m1\n2,1700000600,S2,1m,m2\n3,1700000400,S3,1m,m1\n' > "$TMP/sig.csv"
+"$FSTORE" --dir "$D" ingest signals "$TMP/sig.csv" >/dev/null
+check "signals as labels" run 0 "$FSTORE" --dir "$D" training-set --labels signals --where model_id=m1 --features slow:x --out "$TMP/s.csv"
+check "two m1 signals" contains "$OUT" "2 rows"
+check "signals in time order" contains "$(cut -d, -f1,2,4 "$TMP/s.csv" | tr '\n' ' ')" "event_ts,id,symbol 2023-11-14T22:20:00Z,3,S3 2023-11-14T22:21:40Z,1,S1"
+check "bad --where" run 1 "$FSTORE" --dir "$D" training-set --labels signals --where color=red --features slow:x --out "$TMP/s.csv"
+
 check "get --service" run 0 "$FSTORE" --dir "$D" get S1 --service both --at 1700000500 --json
 check "service vector has both" contains "$OUT" '"feature": "fast:y"'
 check "get needs features or service" run 1 "$FSTORE" --dir "$D" get S1
