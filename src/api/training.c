@@ -15,6 +15,8 @@
 #include "core/timeutil.h"
 #include "training/labels.h"
 #include "training/pit_join.h"
+#include "training/signals.h"
+#include "training/values.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -94,65 +96,6 @@ static int resolve(fs_store *s, const char *const *names, size_t n, int full_nam
         }
     }
     return FS_OK;
-}
-
-/* ---- writing values ------------------------------------------------------------------ */
-
-static void put_escaped_json(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void put_csv(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-/* A stored value as text; *quote tells whether JSON needs it as a string.
- * Returns NULL for a null. Doubles read back exactly. */
-static const char *value_text(fs_row_ref ref, int col, char *buf, size_t sz, int *quote)
-{
-    *quote = 0;
-    if (!ref.batch || col < 0 || !ref.batch->cols[col].valid[ref.row])
-        return NULL;
-    const fs_column *c = &ref.batch->cols[col];
-    switch (c->type) {
-    case FS_VT_FLOAT64:
-        if (!isfinite(c->f64[ref.row]))
-            return NULL;
-        /* The shortest text that reads back to the same double. */
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(buf, sz, "%.*g", prec, c->f64[ref.row]);
-            if (strtod(buf, NULL) == c->f64[ref.row])
-                break;
-        }
-        return buf;
-    case FS_VT_INT64: snprintf(buf, sz, "%" PRId64, c->i64[ref.row]); return buf;
-    case FS_VT_BOOL: return c->b[ref.row] ? "true" : "false";
-    case FS_VT_TIMESTAMP: fs_format_time(c->i64[ref.row], buf, sz); *quote = 1; return buf;
-    case FS_VT_STRING: *quote = 1; return c->s[ref.row];
-    }
-    return NULL;
 }
 
 /* ---- the build -------------------------------------------------------------------- */
@@ -244,11 +187,11 @@ static int build(fs_store *s, json_t *cols, const fs_labels *L, uint64_t known_a
         for (size_t c = 0; c < L->ncols; c++) {
             if (c)
                 fputc(',', lf);
-            put_csv(lf, L->names[c]);
+            fs_put_csv(lf, L->names[c]);
         }
         for (size_t f = 0; f < nf; f++) {
             fputc(',', lf);
-            put_csv(lf, json_string_value(json_object_get(json_array_get(cols, f), "header")));
+            fs_put_csv(lf, json_string_value(json_object_get(json_array_get(cols, f), "header")));
         }
         fputc('\n', lf);
     }
@@ -258,20 +201,20 @@ static int build(fs_store *s, json_t *cols, const fs_labels *L, uint64_t known_a
         for (size_t c = 0; c < L->ncols; c++) {
             const char *v = L->cell[i * L->ncols + c];
             if (jsonl_out) {
-                put_escaped_json(lf, L->names[c]);
+                fs_put_json_string(lf, L->names[c]);
                 fputc(':', lf);
                 if (!v)
                     fputs("null", lf);
                 else if (L->literal[i * L->ncols + c])
                     fputs(v, lf);
                 else
-                    put_escaped_json(lf, v);
+                    fs_put_json_string(lf, v);
                 fputc(c + 1 < L->ncols || nf ? ',' : '}', lf);
             } else {
                 if (c)
                     fputc(',', lf);
                 if (v)
-                    put_csv(lf, v);
+                    fs_put_csv(lf, v);
             }
         }
         for (size_t f = 0; f < nf; f++) {
@@ -284,21 +227,21 @@ static int build(fs_store *s, json_t *cols, const fs_labels *L, uint64_t known_a
             int col = ref.batch ? colidx[f] : -1;
             char vb[64];
             int quote;
-            const char *v = value_text(ref, col, vb, sizeof vb, &quote);
+            const char *v = fs_value_text(ref, col, vb, sizeof vb, &quote);
             if (jsonl_out) {
-                put_escaped_json(lf, json_string_value(json_object_get(jc, "header")));
+                fs_put_json_string(lf, json_string_value(json_object_get(jc, "header")));
                 fputc(':', lf);
                 if (!v)
                     fputs("null", lf);
                 else if (quote)
-                    put_escaped_json(lf, v);
+                    fs_put_json_string(lf, v);
                 else
                     fputs(v, lf);
                 fputc(f + 1 < nf ? ',' : '}', lf);
             } else {
                 fputc(',', lf);
                 if (v)
-                    put_csv(lf, v);
+                    fs_put_csv(lf, v);
             }
         }
         fputc('\n', lf);
@@ -403,111 +346,6 @@ static int slurp(const char *path, char **data, size_t *len, fs_strbuf *err)
     return *data ? FS_OK : FS_E_NOMEM;
 }
 
-/* ---- the signals table as labels ------------------------------------------------- */
-
-typedef struct {
-    const fs_training_opts *o;
-    json_t *rows; /* [event_ts, seq, CSV line] */
-    const fs_source_def *src;
-} signals_ctx;
-
-static int str_eq_col(fs_row_ref r, const char *col, const char *want)
-{
-    int c = fs_batch_col(r.batch, col);
-    return !want || (c >= 0 && r.batch->cols[c].valid[r.row] &&
-                     strcmp(r.batch->cols[c].s[r.row], want) == 0);
-}
-
-static int signal_row(void *p, fs_row_ref r)
-{
-    signals_ctx *c = p;
-    if (!str_eq_col(r, "model_id", c->o->where_model_id) || !str_eq_col(r, "symbol", c->o->where_symbol) ||
-        !str_eq_col(r, "tf", c->o->where_tf))
-        return 0;
-    fs_strbuf line = {0};
-    char t[FS_TIME_STRLEN], vb[64];
-    int64_t ts = r.batch->event_ts[r.row];
-    fs_format_time(ts, t, sizeof t);
-    fs_sb_puts(&line, t);
-    for (size_t k = 0; k < c->src->n_columns; k++) {
-        int col = fs_batch_col(r.batch, c->src->columns[k].name), quote;
-        const char *v = value_text(r, col, vb, sizeof vb, &quote);
-        fs_sb_puts(&line, ",");
-        if (v) {
-            FILE *m;
-            char *q = NULL;
-            size_t qn = 0;
-            if ((m = open_memstream(&q, &qn))) {
-                put_csv(m, v);
-                fclose(m);
-                fs_sb_puts(&line, q);
-            }
-            free(q);
-        }
-    }
-    json_t *row = json_pack("[I, I, s]", (json_int_t)ts, (json_int_t)r.batch->seq[r.row], fs_sb_str(&line));
-    json_array_append_new(c->rows, row);
-    fs_sb_free(&line);
-    return 0;
-}
-
-static int by_time_then_seq(const void *a, const void *b)
-{
-    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    json_int_t tx = json_integer_value(json_array_get(x, 0)), ty = json_integer_value(json_array_get(y, 0));
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    int c = strcmp(json_string_value(json_array_get(x, 2)), json_string_value(json_array_get(y, 2)));
-    return c;
-}
-
-static int collect_key(void *ctx, const char *key)
-{
-    return json_array_append_new(ctx, json_string(key));
-}
-
-/* The signals matching the filters as a CSV label file in memory: event_ts,
- * then the source's columns; ordered by time (then by the row's text, so
- * the order never depends on storage). */
-static int signals_as_labels(fs_store *s, const fs_training_opts *o, uint64_t known_at, char **data,
-                             size_t *len, fs_strbuf *err)
-{
-    const fs_source_def *src = fs_reg_source(s->cat.reg, "signals");
-    if (!src) {
-        fs_sb_puts(err, "no signals source");
-        return FS_E_NOTFOUND;
-    }
-    signals_ctx c = {o, json_array(), src};
-    json_t *keys = json_array(), *k;
-    size_t i;
-    fs_engine_entities(s->engine, "signals", collect_key, keys);
-    json_array_foreach(keys, i, k)
-        fs_engine_history(s->engine, "signals", json_string_value(k), o->where_from ? o->where_from : INT64_MIN,
-                          o->where_to ? o->where_to : INT64_MAX, known_at, 0, signal_row, &c);
-    json_decref(keys);
-    size_t n = json_array_size(c.rows);
-    json_t **sorted = malloc((n + 1) * sizeof *sorted);
-    FILE *m = sorted ? open_memstream(data, len) : NULL;
-    if (!m) {
-        free(sorted);
-        json_decref(c.rows);
-        return FS_E_NOMEM;
-    }
-    fputs("event_ts", m);
-    for (size_t col = 0; col < src->n_columns; col++)
-        fprintf(m, ",%s", src->columns[col].name);
-    fputc('\n', m);
-    for (i = 0; i < n; i++)
-        sorted[i] = json_array_get(c.rows, i);
-    qsort(sorted, n, sizeof *sorted, by_time_then_seq);
-    for (i = 0; i < n; i++)
-        fprintf(m, "%s\n", json_string_value(json_array_get(sorted[i], 2)));
-    fclose(m);
-    free(sorted);
-    json_decref(c.rows);
-    return *data ? FS_OK : FS_E_NOMEM;
-}
-
 /* Every join key the spec's columns need. */
 static size_t required_keys(json_t *cols, const char **out, size_t max)
 {
@@ -569,7 +407,8 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
         goto out_locked;
     uint64_t known = o->known_at && o->known_at != FS_KNOWN_ALL_COMMITS ? o->known_at
                                                                        : fs_engine_last_seq(s->engine);
-    rc = from_signals ? signals_as_labels(s, o, known, &data, &len, &err)
+    rc = from_signals ? fs_signals_as_labels(s->engine, fs_reg_source(s->cat.reg, "signals"), o, known,
+                                           &data, &len, &err)
                       : slurp(o->labels, &data, &len, &err);
     if (rc != FS_OK)
         goto out;

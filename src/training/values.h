@@ -1,0 +1,25 @@
+/* Text forms of values for training-set files: CSV cells (quoted only when
+ * needed), JSON strings, and stored values (doubles in the shortest form
+ * that reads back to the same bits, times in RFC 3339). One module so that a
+ * build and its rebuild can only ever format values the same way. */
+#ifndef FS_TRAINING_VALUES_H
+#define FS_TRAINING_VALUES_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "storage/engine.h"
+
+/* Writes s as a JSON string (quoted, escaped). */
+void fs_put_json_string(FILE *f, const char *s);
+
+/* Writes s as one CSV cell: as it is, or quoted with "" doubled when it
+ * holds a comma, a quote or a line break. */
+void fs_put_csv(FILE *f, const char *s);
+
+/* Column `col` of a stored row as text (in buf, or the stored string);
+ * NULL for a null, a missing row (ref.batch NULL) or col < 0. *quote says
+ * whether JSON needs it as a string (strings and times) or as a literal. */
+const char *fs_value_text(fs_row_ref ref, int col, char *buf, size_t sz, int *quote);
+
+#endif
