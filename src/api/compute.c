@@ -1,19 +1,8 @@
-/* fs_compute: the planner and worker pool that turn source rows into stored
- * feature values (contract in fstore.h).
- *
- * For each view, in dependency order:
- *  1. compile its plan (compute/view_plan.h) and load the states saved by
- *     the last run (compute/state_store.h);
- *  2. workers take entities one at a time: read the entity's source rows
- *     (one version per event_ts: the latest, since a correction replaces what
- *     it corrects), resume its state or start over, gather the plan's input
- *     series, run the plan in blocks, and append the rows it computed to
- *     their own batch;
- *  3. the batches are committed (one commit per view and worker), then the
- *     states are saved: a crash in between only makes the next run compute
- *     those rows again as new versions, never skip any.
- * The engine's read lock lets the workers read while nothing writes: commits
- * come after the workers have joined. */
+/* fs_compute: ordering views by their dependencies, recording the job, and
+ * reporting whether a view's stored values are current (contracts in
+ * fstore.h and store_internal.h). One view's computation is in
+ * compute_view.c. */
+#include "api/compute_internal.h"
 #include "api/jobs.h"
 #include "api/store_internal.h"
 
@@ -21,494 +10,10 @@
 #include "compute/view_plan.h"
 #include "core/fileio.h"
 #include "core/timeutil.h"
-#include "registry/defs_json.h"
 
-#include <inttypes.h>
-#include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { BLOCK_ROWS = 4096 };
-
-/* One entity's source series, one row per event_ts. */
-typedef struct {
-    int64_t *ts;
-    uint64_t *seq;
-    double **cols; /* per plan input that reads the entity's own source */
-    size_t n, cap;
-} series;
-
-typedef struct view_job view_job;
-
-typedef struct {
-    view_job *vj;
-    fs_batch out; /* rows computed by this worker */
-    void *scratch;
-    unsigned char *state;
-    double *in_buf, *out_buf; /* BLOCK_ROWS per input / output */
-    double *conf_buf;         /* BLOCK_ROWS: confidence from other views' rows */
-    series src, ref;
-    int rc;
-    char err[256];
-} worker;
-
-/* A finished entity: what to save in the state file. */
-typedef struct {
-    int64_t last_ts;
-    uint64_t last_seq, rows;
-    unsigned char *state;
-    int done;
-} entity_result;
-
-struct view_job {
-    fs_store *s;
-    const fs_view_plan *plan;
-    fs_state_set *states;
-    const char **keys;
-    entity_result *results;
-    size_t n_keys, next;
-    pthread_mutex_t mu;
-    int64_t from, to;
-    uint64_t job_id;
-    char table[256];
-    int with_confidence; /* rows carry `_confidence` */
-};
-
-/* ---- reading a series ------------------------------------------------------- */
-
-typedef struct {
-    series *sr;
-    const fs_view_plan *plan;
-    int only_kind; /* inputs of this kind are read (SOURCE or REFERENCE) */
-    const char *col_of_ref;
-    int oom;
-} read_ctx;
-
-static int grow(series *sr, size_t ncols)
-{
-    size_t cap = sr->cap ? 2 * sr->cap : 1024;
-    int64_t *ts = realloc(sr->ts, cap * sizeof *ts);
-    if (ts)
-        sr->ts = ts;
-    uint64_t *seq = realloc(sr->seq, cap * sizeof *seq);
-    if (seq)
-        sr->seq = seq;
-    if (!ts || !seq)
-        return -1;
-    for (size_t c = 0; c < ncols; c++) {
-        double *p = realloc(sr->cols[c], cap * sizeof *p);
-        if (!p)
-            return -1;
-        sr->cols[c] = p;
-    }
-    sr->cap = cap;
-    return 0;
-}
-
-static double cell(const fs_batch *b, int col, size_t row)
-{
-    if (col < 0 || !b->cols[col].valid[row])
-        return NAN;
-    const fs_column *c = &b->cols[col];
-    switch (c->type) {
-    case FS_VT_FLOAT64: return c->f64[row];
-    case FS_VT_INT64:
-    case FS_VT_TIMESTAMP: return (double)c->i64[row];
-    case FS_VT_BOOL: return c->b[row];
-    case FS_VT_STRING: return NAN;
-    }
-    return NAN;
-}
-
-/* Column positions are looked up by name once per stored batch. */
-typedef struct {
-    const fs_batch *batch;
-    int cols[64];
-} col_cache;
-
-typedef struct {
-    series *sr;
-    const char *const *names;
-    size_t ncols;
-    col_cache cache;
-    int oom;
-} collect_ctx;
-
-static int collect_row(void *p, fs_row_ref r)
-{
-    collect_ctx *c = p;
-    series *sr = c->sr;
-    if (c->cache.batch != r.batch) {
-        c->cache.batch = r.batch;
-        for (size_t k = 0; k < c->ncols; k++)
-            c->cache.cols[k] = fs_batch_col(r.batch, c->names[k]);
-    }
-    int64_t ts = r.batch->event_ts[r.row];
-    size_t at = sr->n;
-    if (at && sr->ts[at - 1] == ts)
-        at--; /* a later version of the same event: it replaces the earlier one */
-    else if (sr->n == sr->cap && grow(sr, c->ncols)) {
-        c->oom = 1;
-        return 1;
-    } else
-        sr->n++;
-    sr->ts[at] = ts;
-    sr->seq[at] = r.batch->seq[r.row];
-    for (size_t k = 0; k < c->ncols; k++)
-        sr->cols[k][at] = cell(r.batch, c->cache.cols[k], r.row);
-    return 0;
-}
-
-static int read_series(fs_engine *e, const char *table, const char *entity, const char *const *names,
-                       size_t ncols, series *sr)
-{
-    sr->n = 0;
-    collect_ctx c = {sr, names, ncols, {0}, 0};
-    if (ncols > 64)
-        return FS_E_INVAL;
-    fs_engine_history(e, table, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, 0, collect_row, &c);
-    return c.oom ? FS_E_NOMEM : FS_OK;
-}
-
-/* ---- one entity ------------------------------------------------------------------ */
-
-/* The key of the reference entity: `ref` in place of the first join-key value. */
-static void reference_key(const char *key, const char *ref, char *out, size_t sz)
-{
-    const char *rest = strchr(key, ':');
-    snprintf(out, sz, "%s%s", ref, rest ? rest : "");
-}
-
-static int compute_entity(worker *w, size_t ki)
-{
-    view_job *vj = w->vj;
-    const fs_view_plan *p = vj->plan;
-    fs_engine *e = vj->s->engine;
-    const char *key = vj->keys[ki];
-    entity_result *res = &vj->results[ki];
-    size_t nin = p->n_inputs;
-    const char *names[64];
-    size_t n_src = 0;
-    int src_of_input[64];
-    for (size_t i = 0; i < nin && i < 64; i++) {
-        src_of_input[i] = -1;
-        if (p->inputs[i].kind == FS_PLAN_IN_SOURCE) {
-            src_of_input[i] = (int)n_src;
-            names[n_src++] = p->inputs[i].column;
-        }
-    }
-    int rc = read_series(e, p->source->name, key, names, n_src, &w->src);
-    if (rc != FS_OK)
-        return rc;
-    series *sr = &w->src;
-    /* Resume or start over. */
-    const fs_entity_state *saved = fs_state_find(vj->states, key);
-    size_t start = 0;
-    int resume = 0;
-    if (saved && vj->from == 0) {
-        resume = 1;
-        for (size_t i = 0; i < sr->n && resume; i++)
-            if (sr->seq[i] > saved->last_seq && sr->ts[i] <= saved->last_ts)
-                resume = 0; /* a correction of a computed row: compute the entity again */
-    }
-    if (resume) {
-        memcpy(w->state, saved->state, p->state_size);
-        while (start < sr->n && sr->ts[start] <= saved->last_ts)
-            start++;
-        res->rows = saved->rows;
-    } else {
-        fs_view_plan_state_init(p, w->state);
-        res->rows = 0;
-        if (vj->from) { /* warm up on the lookback before --from */
-            while (start < sr->n && sr->ts[start] < vj->from)
-                start++;
-            start = start > (size_t)p->max_lookback ? start - (size_t)p->max_lookback : 0;
-        }
-    }
-    size_t end = sr->n;
-    if (vj->to)
-        while (end > start && sr->ts[end - 1] >= vj->to)
-            end--;
-    /* The reference series of correlation, aligned on event_ts. */
-    for (size_t i = 0; i < nin; i++) {
-        if (p->inputs[i].kind != FS_PLAN_IN_REFERENCE)
-            continue;
-        char rkey[256];
-        reference_key(key, p->inputs[i].reference, rkey, sizeof rkey);
-        const char *col = p->inputs[i].column;
-        if ((rc = read_series(e, p->source->name, rkey, &col, 1, &w->ref)) != FS_OK)
-            return rc;
-    }
-    uint64_t max_seq = resume ? saved->last_seq : 0;
-    for (size_t i = 0; i < sr->n; i++)
-        if (sr->seq[i] > max_seq)
-            max_seq = sr->seq[i];
-    double *in[64], *out[64];
-    for (size_t i = 0; i < nin; i++)
-        in[i] = w->in_buf + i * BLOCK_ROWS;
-    for (size_t k = 0; k <= p->n_outputs; k++) /* + the plan's confidence output */
-        out[k] = w->out_buf + k * BLOCK_ROWS;
-    double *conf = w->conf_buf;
-    size_t ref_pos = 0;
-    for (size_t b0 = start; b0 < end; b0 += BLOCK_ROWS) {
-        size_t n = end - b0 < BLOCK_ROWS ? end - b0 : BLOCK_ROWS;
-        for (size_t r = 0; r < n; r++)
-            conf[r] = 1.0; /* fully trusted unless an input says otherwise */
-        for (size_t i = 0; i < nin; i++) {
-            const fs_plan_input *pi = &p->inputs[i];
-            for (size_t r = 0; r < n; r++) {
-                int64_t ts = sr->ts[b0 + r];
-                double v = NAN;
-                if (pi->kind == FS_PLAN_IN_SOURCE) {
-                    v = sr->cols[src_of_input[i]][b0 + r];
-                } else if (pi->kind == FS_PLAN_IN_REFERENCE) {
-                    while (ref_pos < w->ref.n && w->ref.ts[ref_pos] < ts)
-                        ref_pos++;
-                    if (ref_pos < w->ref.n && w->ref.ts[ref_pos] == ts)
-                        v = w->ref.cols[0][ref_pos];
-                } else { /* another view's feature, as of this row's time */
-                    const fs_view_def *ov = fs_reg_view(vj->s->cat.reg, pi->view);
-                    const fs_feature_def *of = ov ? fs_view_feature(ov, pi->column) : NULL;
-                    char otable[256];
-                    const char *col = pi->column;
-                    if (of && of->how == FS_PROD_FROM) {
-                        snprintf(otable, sizeof otable, "%s", ov->source);
-                        col = of->from;
-                    } else
-                        snprintf(otable, sizeof otable, "%s%s", FS_VIEW_TABLE_PREFIX, pi->view);
-                    fs_row_ref ref;
-                    if (ov && fs_engine_asof(e, otable, key, ts, ov->ttl_ns, FS_KNOWN_ALL, &ref) == 1) {
-                        v = cell(ref.batch, fs_batch_col(ref.batch, col), ref.row);
-                        const fs_source_def *os = fs_reg_source(vj->s->cat.reg, ov->source);
-                        const char *cc = of && of->how == FS_PROD_FROM ? (os ? os->confidence : NULL)
-                                                                       : "_confidence";
-                        double c = cc ? cell(ref.batch, fs_batch_col(ref.batch, cc), ref.row) : NAN;
-                        if (c < conf[r]) /* NaN (no confidence recorded) compares false */
-                            conf[r] = c;
-                    }
-                }
-                in[i][r] = v;
-            }
-            if (pi->kind == FS_PLAN_IN_REFERENCE)
-                ref_pos = 0; /* one reference input is all correlation has; rescan for another */
-        }
-        if ((rc = fs_view_plan_run(p, w->state, w->scratch, (const double *const *)in, n, out)) != FS_OK)
-            return rc;
-        int64_t lo = vj->from ? vj->from : INT64_MIN;
-        for (size_t r = 0; r < n; r++) {
-            int64_t ts = sr->ts[b0 + r];
-            if (ts < lo)
-                continue; /* warm-up row: read, not written */
-            long row = fs_batch_add_row(&w->out, key, strlen(key), ts);
-            if (row < 0)
-                return FS_E_NOMEM;
-            for (size_t k = 0; k < p->n_outputs; k++) {
-                double v = out[k][r];
-                if (isfinite(v))
-                    fs_batch_set_f64(&w->out, k, (size_t)row, v);
-            }
-            fs_batch_set_i64(&w->out, p->n_outputs, (size_t)row, (int64_t)vj->job_id);
-            if (vj->with_confidence) {
-                double c = conf[r];
-                if (p->has_confidence && !(out[p->n_outputs][r] >= c))
-                    c = out[p->n_outputs][r]; /* the smaller, or NaN while the window fills */
-                if (isfinite(c))
-                    fs_batch_set_f64(&w->out, p->n_outputs + 1, (size_t)row, c);
-            }
-            res->rows++;
-        }
-    }
-    res->last_ts = end ? sr->ts[end - 1] : INT64_MIN;
-    if (resume && end <= start)
-        res->last_ts = saved->last_ts;
-    res->last_seq = max_seq;
-    if (!(res->state = malloc(p->state_size ? p->state_size : 1)))
-        return FS_E_NOMEM;
-    memcpy(res->state, w->state, p->state_size);
-    res->done = 1;
-    return FS_OK;
-}
-
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    view_job *vj = w->vj;
-    for (;;) {
-        pthread_mutex_lock(&vj->mu);
-        size_t ki = vj->next < vj->n_keys && w->rc == FS_OK ? vj->next++ : SIZE_MAX;
-        pthread_mutex_unlock(&vj->mu);
-        if (ki == SIZE_MAX)
-            break;
-        int rc = compute_entity(w, ki);
-        if (rc != FS_OK) {
-            w->rc = rc;
-            snprintf(w->err, sizeof w->err, "entity %s: %s", vj->keys[ki], fs_strerror(rc));
-        }
-    }
-    return NULL;
-}
-
-/* ---- one view -------------------------------------------------------------------- */
-
-static int add_key(void *ctx, const char *key)
-{
-    view_job *vj = ctx;
-    const char **p = realloc(vj->keys, (vj->n_keys + 1) * sizeof *p);
-    if (!p)
-        return 1;
-    vj->keys = p;
-    vj->keys[vj->n_keys++] = key;
-    return 0;
-}
-
-static int by_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static char *state_path(const char *dir, const char *view)
-{
-    char name[300];
-    snprintf(name, sizeof name, "compute/%s.state", view);
-    return fs_path_join(dir, name);
-}
-
-/* Computes one view; its rows are committed and its states saved. */
-static int compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o, int jobs,
-                        uint64_t job_id, uint64_t *rows_out, uint64_t *ents_out, fs_strbuf *err)
-{
-    fs_view_plan *plan = NULL;
-    int rc = fs_view_plan_build(s->cat.reg, v, &plan, err);
-    if (rc != FS_OK)
-        return rc;
-    view_job vj = {.s = s, .plan = plan, .from = o->from, .to = o->to, .job_id = job_id};
-    pthread_mutex_init(&vj.mu, NULL);
-    snprintf(vj.table, sizeof vj.table, "%s%s", FS_VIEW_TABLE_PREFIX, v->name);
-    fs_state_set states;
-    char *spath = state_path(s->dir, v->name);
-    worker *ws = NULL;
-    fs_colspec *cols = NULL;
-    if (!spath) {
-        rc = FS_E_NOMEM;
-        goto out;
-    }
-    if ((rc = fs_state_load(spath, plan->hash, plan->state_size, &states, err)) != FS_OK) {
-        spath[0] = 0; /* nothing loaded: nothing to free below but the set */
-        goto out;
-    }
-    vj.states = &states;
-    if (fs_engine_entities(s->engine, v->source, add_key, &vj)) {
-        rc = FS_E_NOMEM;
-        goto free_states;
-    }
-    /* Entities in key order: the same work in the same order on every run. */
-    if (vj.n_keys)
-        qsort(vj.keys, vj.n_keys, sizeof *vj.keys, by_str);
-    vj.results = calloc(vj.n_keys + 1, sizeof *vj.results);
-    if (jobs > (int)vj.n_keys)
-        jobs = vj.n_keys ? (int)vj.n_keys : 1;
-    ws = calloc((size_t)jobs, sizeof *ws);
-    cols = calloc(plan->n_outputs + 2, sizeof *cols);
-    if (!vj.results || !ws || !cols) {
-        rc = FS_E_NOMEM;
-        goto free_states;
-    }
-    for (size_t k = 0; k < plan->n_outputs; k++)
-        cols[k] = (fs_colspec){v->features[plan->outputs[k]].name, FS_VT_FLOAT64};
-    cols[plan->n_outputs] = (fs_colspec){"_job", FS_VT_INT64};
-    vj.with_confidence = plan->has_confidence;
-    for (size_t i = 0; i < plan->n_inputs; i++)
-        vj.with_confidence |= plan->inputs[i].kind == FS_PLAN_IN_VIEW;
-    if (vj.with_confidence)
-        cols[plan->n_outputs + 1] = (fs_colspec){"_confidence", FS_VT_FLOAT64};
-    for (int t = 0; t < jobs; t++) {
-        worker *w = &ws[t];
-        w->vj = &vj;
-        if (fs_batch_init(&w->out, cols, plan->n_outputs + 1 + (size_t)vj.with_confidence) != FS_OK ||
-            !(w->conf_buf = malloc(BLOCK_ROWS * sizeof(double))) ||
-            !(w->scratch = fs_view_plan_scratch_new(plan, BLOCK_ROWS)) ||
-            !(w->state = malloc(plan->state_size ? plan->state_size : 1)) ||
-            !(w->in_buf = malloc((plan->n_inputs + 1) * BLOCK_ROWS * sizeof(double))) ||
-            !(w->out_buf = malloc((plan->n_outputs + 1) * BLOCK_ROWS * sizeof(double))) ||
-            !(w->src.cols = calloc(64, sizeof(double *))) ||
-            !(w->ref.cols = calloc(1, sizeof(double *))))
-            rc = FS_E_NOMEM;
-    }
-    if (rc != FS_OK)
-        goto free_workers;
-    pthread_t *tids = calloc((size_t)jobs, sizeof *tids);
-    int started = 0;
-    if (!tids)
-        rc = FS_E_NOMEM;
-    for (int t = 1; rc == FS_OK && t < jobs; t++, started++)
-        if (pthread_create(&tids[t], NULL, worker_main, &ws[t]) != 0)
-            break;
-    worker_main(&ws[0]); /* the calling thread works too */
-    for (int t = 1; t <= started; t++)
-        pthread_join(tids[t], NULL);
-    free(tids);
-    for (int t = 0; t < jobs && rc == FS_OK; t++)
-        if (ws[t].rc != FS_OK) {
-            rc = ws[t].rc;
-            fs_sb_printf(err, "view '%s': %s", v->name, ws[t].err);
-        }
-    /* Commit what the workers computed, then save the states. */
-    for (int t = 0; t < jobs && rc == FS_OK; t++) {
-        uint64_t seq;
-        if (ws[t].out.n)
-            rc = fs_engine_commit(s->engine, vj.table, &ws[t].out, &seq, err);
-        *rows_out += ws[t].out.n;
-    }
-    for (size_t k = 0; k < vj.n_keys && rc == FS_OK; k++) {
-        entity_result *r = &vj.results[k];
-        if (r->done) {
-            rc = fs_state_put(&states, vj.keys[k], r->last_ts, r->last_seq, r->rows, r->state);
-            ++*ents_out;
-        }
-    }
-    if (rc == FS_OK) {
-        char *cdir = fs_path_join(s->dir, "compute");
-        rc = cdir ? fs_mkdirs(cdir, err) : FS_E_NOMEM;
-        free(cdir);
-    }
-    if (rc == FS_OK)
-        rc = fs_state_save(spath, &states, err);
-free_workers:
-    for (int t = 0; ws && t < jobs; t++) {
-        worker *w = &ws[t];
-        fs_batch_free(&w->out);
-        free(w->scratch);
-        free(w->state);
-        free(w->in_buf);
-        free(w->out_buf);
-        free(w->conf_buf);
-        for (size_t c = 0; w->src.cols && c < 64; c++)
-            free(w->src.cols[c]);
-        free(w->src.cols);
-        free(w->src.ts);
-        free(w->src.seq);
-        if (w->ref.cols)
-            free(w->ref.cols[0]);
-        free(w->ref.cols);
-        free(w->ref.ts);
-        free(w->ref.seq);
-    }
-free_states:
-    for (size_t k = 0; vj.results && k < vj.n_keys; k++)
-        free(vj.results[k].state);
-    fs_state_free(&states);
-out:
-    free(ws);
-    free(cols);
-    free(vj.results);
-    free(vj.keys);
-    free(spath);
-    pthread_mutex_destroy(&vj.mu);
-    fs_view_plan_free(plan);
-    return rc;
-}
 
 /* ---- ordering views and the job ------------------------------------------------------ */
 
@@ -526,8 +31,7 @@ static int reads_view(const fs_view_def *v, const char *other)
     return 0;
 }
 
-static void definitions_json(const fs_registry *r, const fs_catalog *cat, const fs_view_def *v,
-                             json_t *defs)
+static void definitions_json(const fs_catalog *cat, const fs_view_def *v, json_t *defs)
 {
     char q[512];
     json_object_set_new(defs, v->name, json_integer(fs_catalog_version(cat, FS_KIND_VIEW, v->name)));
@@ -535,7 +39,6 @@ static void definitions_json(const fs_registry *r, const fs_catalog *cat, const 
         snprintf(q, sizeof q, "%s:%s", v->name, v->features[i].name);
         json_object_set_new(defs, q, json_integer(fs_catalog_version(cat, FS_KIND_FEATURE, q)));
     }
-    (void)r;
 }
 
 int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *result)
@@ -615,7 +118,7 @@ int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *resu
     json_object_set_new(job, "started", json_string(started));
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(views, json_string(todo[i]->name));
-        definitions_json(r, &s->cat, todo[i], defs);
+        definitions_json(&s->cat, todo[i], defs);
     }
     json_object_set_new(job, "views", views);
     json_object_set_new(job, "definitions", defs);
@@ -629,7 +132,7 @@ int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *resu
             o.progress(o.progress_ctx, i, n, result->rows);
         uint64_t rows = 0, ents = 0;
         fs_strbuf verr = {0};
-        int vrc = compute_view(s, todo[i], &o, jobs, result->job, &rows, &ents, &verr);
+        int vrc = fs_compute_view(s, todo[i], &o, jobs, result->job, &rows, &ents, &verr);
         result->rows += rows;
         result->entities += ents;
         if (vrc == FS_OK) {
@@ -684,7 +187,7 @@ json_t *fs_compute_status_json(fs_store *s, const fs_view_def *v)
         fs_sb_free(&err);
         return o;
     }
-    char *path = state_path(s->dir, v->name);
+    char *path = fs_compute_state_path(s->dir, v->name);
     fs_state_set st;
     if (path && fs_state_load(path, plan->hash, plan->state_size, &st, &err) == FS_OK) {
         uint64_t rows = 0;
