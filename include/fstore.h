@@ -295,8 +295,9 @@ typedef struct {
     size_t n_views;
     int64_t from, to; /* compute rows with from <= event_ts < to; 0: unbounded */
     int jobs;         /* worker threads; 0: one per core */
-    /* Called from time to time with entities done, entities in all, and rows
-     * computed so far, on the calling thread, with the store's lock held. */
+    /* Called after each entity series with the series done and in all (over
+     * every view of the job) and rows computed so far, on the calling thread,
+     * with the store's lock held. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total, uint64_t rows);
     void *progress_ctx;
 } fs_compute_opts;

@@ -41,6 +41,13 @@ static void definitions_json(const fs_catalog *cat, const fs_view_def *v, json_t
     }
 }
 
+static int count_key(void *ctx, const char *key)
+{
+    (void)key;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
 int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *result)
 {
     if (!s || !result)
@@ -127,12 +134,16 @@ int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *resu
         goto out;
     }
     json_t *errs = json_array();
+    /* Progress counts entity series over the whole job. */
+    fs_compute_progress prog = {o.progress, o.progress_ctx, 0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        fs_engine_entities(s->engine, todo[i]->source, count_key, &prog.entities_total);
     for (size_t i = 0; i < n; i++) {
-        if (o.progress)
-            o.progress(o.progress_ctx, i, n, result->rows);
         uint64_t rows = 0, ents = 0;
         fs_strbuf verr = {0};
-        int vrc = fs_compute_view(s, todo[i], &o, jobs, result->job, &rows, &ents, &verr);
+        prog.rows_before = result->rows;
+        int vrc = fs_compute_view(s, todo[i], &o, jobs, result->job, &prog, &rows, &ents, &verr);
+        prog.entities_before += ents;
         result->rows += rows;
         result->entities += ents;
         if (vrc == FS_OK) {
@@ -148,7 +159,7 @@ int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *resu
         fs_sb_free(&verr);
     }
     if (o.progress)
-        o.progress(o.progress_ctx, n, n, result->rows);
+        o.progress(o.progress_ctx, prog.entities_total, prog.entities_total, result->rows);
     result->duration_ns = fs_now_ns() - t0;
     json_object_set_new(job, "status", json_string(result->views_failed ? "failed" : "ok"));
     json_object_set_new(job, "duration_ms", json_integer((json_int_t)(result->duration_ns / 1000000)));

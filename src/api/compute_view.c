@@ -72,6 +72,9 @@ struct view_job {
     uint64_t job_id;
     char table[256];
     int with_confidence; /* rows carry `_confidence` */
+    const fs_compute_progress *progress;
+    worker *reporter;
+    uint64_t entities_done, rows_done; /* under mu */
 };
 
 /* ---- reading a series ------------------------------------------------------- */
@@ -325,17 +328,27 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     view_job *vj = w->vj;
+    int reporter = w == vj->reporter; /* progress is reported on the calling thread only */
     for (;;) {
         pthread_mutex_lock(&vj->mu);
         size_t ki = vj->next < vj->n_keys && w->rc == FS_OK ? vj->next++ : SIZE_MAX;
+        uint64_t done = vj->entities_done, rows = vj->rows_done;
         pthread_mutex_unlock(&vj->mu);
+        if (reporter && vj->progress && vj->progress->fn)
+            vj->progress->fn(vj->progress->ctx, vj->progress->entities_before + done,
+                             vj->progress->entities_total, vj->progress->rows_before + rows);
         if (ki == SIZE_MAX)
             break;
+        size_t before = w->out.n;
         int rc = compute_entity(w, ki);
         if (rc != FS_OK) {
             w->rc = rc;
             snprintf(w->err, sizeof w->err, "entity %s: %s", vj->keys[ki], fs_strerror(rc));
         }
+        pthread_mutex_lock(&vj->mu);
+        vj->entities_done++;
+        vj->rows_done += w->out.n - before;
+        pthread_mutex_unlock(&vj->mu);
     }
     return NULL;
 }
@@ -366,13 +379,15 @@ char *fs_compute_state_path(const char *dir, const char *view)
 }
 
 int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o, int jobs,
-                        uint64_t job_id, uint64_t *rows_out, uint64_t *ents_out, fs_strbuf *err)
+                    uint64_t job_id, const fs_compute_progress *progress, uint64_t *rows_out,
+                    uint64_t *ents_out, fs_strbuf *err)
 {
     fs_view_plan *plan = NULL;
     int rc = fs_view_plan_build(s->cat.reg, v, &plan, err);
     if (rc != FS_OK)
         return rc;
-    view_job vj = {.s = s, .plan = plan, .from = o->from, .to = o->to, .job_id = job_id};
+    view_job vj = {.s = s, .plan = plan, .from = o->from, .to = o->to, .job_id = job_id,
+                   .progress = progress};
     pthread_mutex_init(&vj.mu, NULL);
     snprintf(vj.table, sizeof vj.table, "%s%s", FS_VIEW_TABLE_PREFIX, v->name);
     fs_state_set states;
@@ -434,6 +449,7 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     for (int t = 1; rc == FS_OK && t < jobs; t++, started++)
         if (pthread_create(&tids[t], NULL, worker_main, &ws[t]) != 0)
             break;
+    vj.reporter = &ws[0];
     worker_main(&ws[0]); /* the calling thread works too */
     for (int t = 1; t <= started; t++)
         pthread_join(tids[t], NULL);

@@ -28,7 +28,8 @@ check "stamped at the close" contains "$OUT" '"event_ts": "2024-01-01T23:00:00Z"
 check "lineage: job id" contains "$OUT" '"job": 1'
 check "warm-up is null" run 0 "$FSTORE" --dir "$D" get BTCUSDT:1h technical:sma_20 --at 2024-01-01T05:00:00Z --json
 check "null during warm-up" contains "$OUT" '"status": "NULL_VALUE"'
-check "second run has nothing to do" run 0 "$FSTORE" --dir "$D" compute technical
+FSTORE_PROGRESS=1 check "second run has nothing to do" run 0 "$FSTORE" --dir "$D" compute technical
+check "progress by entity series" contains "$ERR" "100%"
 check "zero rows" contains "$OUT" "0 rows computed"
 check "history of a view" run 0 "$FSTORE" --dir "$D" history technical BTCUSDT:1h --columns rsi_14,macd --limit 2
 check "history header" contains "$OUT" "rsi_14"
