@@ -344,6 +344,8 @@ typedef struct {
     int full_names;           /* columns named view__feature (else the bare feature name) */
     uint64_t known_at;        /* a commit seq; FS_KNOWN_ALL_COMMITS (0 is treated so too):
                                  the latest commit at build time, recorded as the watermark */
+    int64_t known_at_time;    /* instead: the last commit made at or before this time (ns);
+                                 0: unused */
     const char *out;          /* output file */
     const char *format;       /* "csv" (default) or "jsonl" */
     const char *rejects_path; /* label rows that cannot be used, as LINE<TAB>REASON */

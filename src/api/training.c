@@ -362,6 +362,19 @@ static size_t required_keys(json_t *cols, const char **out, size_t max)
     return n;
 }
 
+typedef struct {
+    int64_t time;
+    uint64_t seq;
+} commit_at;
+
+static int last_commit_by(void *ctx, const fs_commit_info *ci)
+{
+    commit_at *c = ctx;
+    if (ci->time_ns <= c->time && ci->seq > c->seq)
+        c->seq = ci->seq;
+    return 0;
+}
+
 static int is_jsonl_name(const char *path)
 {
     size_t n = strlen(path);
@@ -407,6 +420,11 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
         goto out_locked;
     uint64_t known = o->known_at && o->known_at != FS_KNOWN_ALL_COMMITS ? o->known_at
                                                                        : fs_engine_last_seq(s->engine);
+    if (o->known_at_time) { /* the last commit made by then */
+        commit_at c = {o->known_at_time, 0};
+        fs_engine_commits(s->engine, last_commit_by, &c);
+        known = c.seq;
+    }
     rc = from_signals ? fs_signals_as_labels(s->engine, fs_reg_source(s->cat.reg, "signals"), o, known,
                                            &data, &len, &err)
                       : slurp(o->labels, &data, &len, &err);

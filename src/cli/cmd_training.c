@@ -68,13 +68,16 @@ static int run_training_set(cli *c)
     o.full_names = cli_opt(c, "--full-names") != NULL;
     if (!o.labels || !o.out || (!feats == !o.service))
         return cli_error(c, EXIT_USAGE, "needs --labels FILE, --out FILE, and --features or --service");
+    /* --known-at: a commit seq (digits, below 1e9), else a time: the last
+     * commit made by then. */
     const char *ka = cli_opt(c, "--known-at");
     if (ka) {
         char *end;
         unsigned long long v = strtoull(ka, &end, 10);
-        if (*end || !*ka)
-            return cli_error(c, EXIT_USAGE, "--known-at must be a commit sequence number (fstore log), got '%s'", ka);
-        o.known_at = v;
+        if (*ka && !*end && v < 1000000000ULL)
+            o.known_at = v;
+        else if (cli_time_opt(c, "--known-at", 0, &o.known_at_time))
+            return EXIT_USAGE;
     }
     const char *jobs = cli_opt(c, "--jobs");
     if (jobs && (o.jobs = atoi(jobs)) < 1)
@@ -142,7 +145,8 @@ const cli_command cmd_training_set = {
             "  --features v:f,v,...   features (a bare view name: all its features)\n"
             "  --service NAME         or a feature service's features\n"
             "  --full-names           columns named view__feature\n"
-            "  --known-at SEQ         only rows stored by that commit (default: the latest)\n"
+            "  --known-at SEQ|TIME    only rows stored by that commit, or by the last commit\n"
+            "                         made at or before TIME (default: the latest)\n"
             "  --out FILE             the training set\n"
             "  --format F             csv (default) or jsonl\n"
             "  --rejects FILE         label rows that cannot be used, with their line\n"

@@ -32,6 +32,8 @@ awk 'BEGIN { srand(7); print "symbol,ts,x,y" > "'"$TMP"'/c1.csv"; print "symbol,
   for (i = 0; i < 3000; i++) printf "S%d,%d,%.6f,%.3f\n", int(rand() * 10), 1700000000 + int(rand() * 2000), rand() * 100, (rand() > 0.1 ? rand() : 0) >> "'"$TMP"'/c1.csv"
   for (i = 0; i < 300; i++) printf "S%d,%d,%.6f,%.3f\n", int(rand() * 10), 1700000000 + int(rand() * 2000), rand() * 100, rand() >> "'"$TMP"'/c2.csv" }'
 "$FSTORE" --dir "$D" ingest ticks "$TMP/c1.csv" >/dev/null
+BETWEEN=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)   # a time after commit 1, before commit 2
+sleep 0.05
 "$FSTORE" --dir "$D" ingest ticks "$TMP/c2.csv" >/dev/null
 awk 'BEGIN { srand(11); print "id,symbol,event_ts"
   for (i = 0; i < 2000; i++) printf "%d,S%d,%d\n", i, int(rand() * 12), 1699999900 + int(rand() * 2200) }' > "$TMP/labels.csv"
@@ -48,6 +50,9 @@ else
 fi
 check "known-at 1 differs" run 0 "$FSTORE" --dir "$D" training-set --labels "$TMP/labels.csv" --features slow:x,fast:y --known-at 1 --out "$TMP/train1.csv"
 check "files differ" bash -c "! cmp -s '$TMP/train.csv' '$TMP/train1.csv'"
+check "known-at a time" run 0 "$FSTORE" --dir "$D" training-set --labels "$TMP/labels.csv" --features slow:x,fast:y --known-at "$BETWEEN" --out "$TMP/traint.csv"
+check "a time picks the last commit by then" contains "$OUT" "known at commit 1"
+check "same as known-at 1" cmp "$TMP/train1.csv" "$TMP/traint.csv"
 check "service, jsonl, full names" run 0 "$FSTORE" --dir "$D" training-set --labels "$TMP/labels.csv" --service both --full-names --format jsonl --out "$TMP/train.jsonl"
 check "jsonl names" contains "$(head -1 "$TMP/train.jsonl")" '"slow__x":'
 
