@@ -1,11 +1,11 @@
 /* Training sets and runs (contracts in fstore.h).
  *
  * A build has two halves, so that a rebuild can reuse the second alone:
- *  1. resolve: feature names (or a service) against the current registry,
- *     into a "spec": for each output column the table and column it reads,
- *     the view's TTL and the join keys of its entity;
- *  2. build: labels + spec + known_at -> output file, through one
- *     point-in-time merge join per (table, TTL, entity) (training/pit_join.h).
+ *  1. resolve (here): feature names (or a service) against the current
+ *     registry, into a "spec": for each output column the table and column
+ *     it reads, the view's TTL and the join keys of its entity;
+ *  2. build (training/build.h): labels + spec + known_at -> output file,
+ *     through one point-in-time merge join per (table, TTL, entity).
  * A run records the spec, the labels (a copy), the watermark and the hashes,
  * so a rebuild depends on nothing that later applies or ingests change. */
 #include "api/store_internal.h"
@@ -13,14 +13,12 @@
 #include "core/fileio.h"
 #include "core/sha256.h"
 #include "core/timeutil.h"
+#include "training/build.h"
 #include "training/labels.h"
-#include "training/pit_join.h"
 #include "training/signals.h"
-#include "training/values.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,201 +94,6 @@ static int resolve(fs_store *s, const char *const *names, size_t n, int full_nam
         }
     }
     return FS_OK;
-}
-
-/* ---- the build -------------------------------------------------------------------- */
-
-typedef struct {
-    uint64_t rows;
-    char sha[65];
-} build_out;
-
-/* Builds from labels into `out` (written via a temp file, renamed at the
- * end); `oldest` receives per table the oldest event_ts read. When
- * `expect_sha` is set, a different output is not renamed into place. */
-static int build(fs_store *s, json_t *cols, const fs_labels *L, uint64_t known_at, int jsonl_out,
-                 int jobs, const char *out, const char *expect_sha, json_t *oldest, build_out *res,
-                 fs_strbuf *err)
-{
-    size_t nf = json_array_size(cols), n = L->n;
-    fs_row_ref *refs = calloc(nf * (n ? n : 1), sizeof *refs); /* [feature][label] */
-    /* Column positions, looked up by name once per stored batch and feature. */
-    const fs_batch **cached = calloc(nf + 1, sizeof *cached);
-    int *colidx = calloc(nf + 1, sizeof *colidx);
-    const char **keys = calloc(n + 1, sizeof *keys);
-    char *keybuf = NULL;
-    int rc = refs && cached && colidx && keys ? FS_OK : FS_E_NOMEM;
-    /* One join per feature column; columns of one table share the join. */
-    for (size_t f = 0; rc == FS_OK && f < nf; f++) {
-        json_t *c = json_array_get(cols, f);
-        const char *table = json_string_value(json_object_get(c, "table"));
-        int64_t ttl = (int64_t)json_integer_value(json_object_get(c, "ttl_ns"));
-        json_t *jk = json_object_get(c, "keys");
-        size_t g;
-        for (g = 0; g < f; g++) {
-            json_t *o = json_array_get(cols, g);
-            if (strcmp(json_string_value(json_object_get(o, "table")), table) == 0 &&
-                json_integer_value(json_object_get(o, "ttl_ns")) == (json_int_t)ttl &&
-                json_equal(json_object_get(o, "keys"), jk))
-                break;
-        }
-        if (g < f) {
-            memcpy(refs + f * n, refs + g * n, n * sizeof *refs);
-            continue;
-        }
-        /* The labels' entity keys for this entity: join-key values joined by ':'. */
-        int kc[8];
-        size_t nk = json_array_size(jk);
-        for (size_t k = 0; k < nk && k < 8; k++)
-            kc[k] = fs_labels_col(L, json_string_value(json_array_get(jk, k)));
-        free(keybuf);
-        size_t total = 0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < nk && k < 8; k++)
-                total += strlen(L->cell[i * L->ncols + (size_t)kc[k]]) + 1;
-        if (!(keybuf = malloc(total + 1))) {
-            rc = FS_E_NOMEM;
-            break;
-        }
-        char *p = keybuf;
-        for (size_t i = 0; i < n; i++) {
-            keys[i] = p;
-            for (size_t k = 0; k < nk && k < 8; k++) {
-                const char *v = L->cell[i * L->ncols + (size_t)kc[k]];
-                size_t len = strlen(v);
-                memcpy(p, v, len);
-                p += len;
-                *p++ = k + 1 < nk ? ':' : 0;
-            }
-        }
-        int64_t old = INT64_MAX;
-        rc = fs_pit_join(s->engine, table, ttl, known_at, keys, L->ts, n, jobs, refs + f * n, &old);
-        json_t *prev = json_object_get(oldest, table);
-        if (old != INT64_MAX && (!prev || old < json_integer_value(prev)))
-            json_object_set_new(oldest, table, json_integer((json_int_t)old));
-    }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
-    FILE *fo = rc == FS_OK ? fopen(tmp, "w") : NULL;
-    if (rc == FS_OK && !fo) {
-        fs_sb_printf(err, "cannot create %s: %s", tmp, strerror(errno));
-        rc = FS_E_IO;
-    }
-    fs_sha256 sha;
-    fs_sha256_init(&sha);
-    char *line = NULL;
-    size_t linecap = 0;
-    FILE *lf = rc == FS_OK ? open_memstream(&line, &linecap) : NULL;
-    if (rc == FS_OK && !lf)
-        rc = FS_E_NOMEM;
-    if (rc == FS_OK && !jsonl_out) { /* the header */
-        for (size_t c = 0; c < L->ncols; c++) {
-            if (c)
-                fputc(',', lf);
-            fs_put_csv(lf, L->names[c]);
-        }
-        for (size_t f = 0; f < nf; f++) {
-            fputc(',', lf);
-            fs_put_csv(lf, json_string_value(json_object_get(json_array_get(cols, f), "header")));
-        }
-        fputc('\n', lf);
-    }
-    for (size_t i = 0; rc == FS_OK && i < n; i++) {
-        if (jsonl_out)
-            fputc('{', lf);
-        for (size_t c = 0; c < L->ncols; c++) {
-            const char *v = L->cell[i * L->ncols + c];
-            if (jsonl_out) {
-                fs_put_json_string(lf, L->names[c]);
-                fputc(':', lf);
-                if (!v)
-                    fputs("null", lf);
-                else if (L->literal[i * L->ncols + c])
-                    fputs(v, lf);
-                else
-                    fs_put_json_string(lf, v);
-                fputc(c + 1 < L->ncols || nf ? ',' : '}', lf);
-            } else {
-                if (c)
-                    fputc(',', lf);
-                if (v)
-                    fs_put_csv(lf, v);
-            }
-        }
-        for (size_t f = 0; f < nf; f++) {
-            fs_row_ref ref = refs[f * n + i];
-            json_t *jc = json_array_get(cols, f);
-            if (ref.batch && ref.batch != cached[f]) {
-                cached[f] = ref.batch;
-                colidx[f] = fs_batch_col(ref.batch, json_string_value(json_object_get(jc, "column")));
-            }
-            int col = ref.batch ? colidx[f] : -1;
-            char vb[64];
-            int quote;
-            const char *v = fs_value_text(ref, col, vb, sizeof vb, &quote);
-            if (jsonl_out) {
-                fs_put_json_string(lf, json_string_value(json_object_get(jc, "header")));
-                fputc(':', lf);
-                if (!v)
-                    fputs("null", lf);
-                else if (quote)
-                    fs_put_json_string(lf, v);
-                else
-                    fputs(v, lf);
-                fputc(f + 1 < nf ? ',' : '}', lf);
-            } else {
-                fputc(',', lf);
-                if (v)
-                    fs_put_csv(lf, v);
-            }
-        }
-        fputc('\n', lf);
-        /* Flush the line to the file and the hash every few thousand rows. */
-        if ((i & 4095) == 4095 || i + 1 == n) {
-            fflush(lf);
-            fs_sha256_update(&sha, line, (size_t)ftello(lf));
-            if (fwrite(line, 1, (size_t)ftello(lf), fo) != (size_t)ftello(lf))
-                rc = FS_E_IO;
-            rewind(lf);
-        }
-    }
-    if (lf) {
-        fflush(lf);
-        if (rc == FS_OK && ftello(lf) > 0) { /* the header of an empty set */
-            fs_sha256_update(&sha, line, (size_t)ftello(lf));
-            if (fwrite(line, 1, (size_t)ftello(lf), fo) != (size_t)ftello(lf))
-                rc = FS_E_IO;
-        }
-        fclose(lf);
-    }
-    free(line);
-    if (fo) {
-        if (fflush(fo) != 0 || fsync(fileno(fo)) != 0)
-            rc = rc == FS_OK ? (errno == ENOSPC ? FS_E_NOSPACE : FS_E_IO) : rc;
-        fclose(fo);
-        if (rc == FS_E_IO || rc == FS_E_NOSPACE)
-            fs_sb_printf(err, "cannot write %s: %s", out, strerror(errno));
-    }
-    if (rc == FS_OK) {
-        res->rows = n;
-        fs_sha256_hex(&sha, res->sha);
-        if (expect_sha && strcmp(expect_sha, res->sha) != 0) {
-            fs_sb_printf(err, "the rebuilt output differs from the original (sha256 %s, was %s)",
-                         res->sha, expect_sha);
-            rc = FS_E_CORRUPT;
-        } else if (rename(tmp, out) != 0) {
-            fs_sb_printf(err, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
-            rc = FS_E_IO;
-        }
-    }
-    if (rc != FS_OK && fo)
-        unlink(tmp);
-    free(refs);
-    free(cached);
-    free(colidx);
-    free(keys);
-    free(keybuf);
-    return rc;
 }
 
 /* ---- runs ------------------------------------------------------------------------- */
@@ -450,9 +253,10 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
             goto out;
         }
     }
-    build_out bo;
+    fs_build_result bo;
     int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if ((rc = build(s, cols, &L, known, jsonl_out, jobs, o->out, NULL, oldest, &bo, &err)) != FS_OK)
+    if ((rc = fs_trainset_build(s->engine, cols, &L, known, jsonl_out, jobs, o->out, NULL, oldest, &bo,
+                                &err)) != FS_OK)
         goto out;
     /* Record the run: its spec, a copy of its labels, hashes. */
     uint64_t id = next_run_id(s->dir);
@@ -637,11 +441,12 @@ int fs_run_rebuild(fs_store *s, const char *run_id, const char *out, fs_training
             goto out;
         }
     }
-    build_out bo;
+    fs_build_result bo;
     uint64_t known = (uint64_t)json_integer_value(json_object_get(run, "known_at"));
     int jsonl_out = strcmp(json_string_value(json_object_get(run, "format")), "jsonl") == 0;
-    rc = build(s, cols, &L, known, jsonl_out, (int)sysconf(_SC_NPROCESSORS_ONLN), out,
-               json_string_value(json_object_get(run, "output_sha256")), oldest, &bo, &err);
+    rc = fs_trainset_build(s->engine, cols, &L, known, jsonl_out, (int)sysconf(_SC_NPROCESSORS_ONLN),
+                           out, json_string_value(json_object_get(run, "output_sha256")), oldest,
+                           &bo, &err);
     if (rc == FS_OK) {
         snprintf(result->run_id, sizeof result->run_id, "%s", id);
         result->rows = bo.rows;

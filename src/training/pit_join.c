@@ -25,15 +25,24 @@ typedef struct {
     int oom;
 } row_buf;
 
+struct fs_label_groups {
+    const char *const *keys;
+    const int64_t *ts;
+    size_t n;
+    entity_group *groups;
+    size_t ngroups;
+    size_t *order; /* label indices grouped by entity, by time within each */
+};
+
 typedef struct {
     fs_engine *e;
     const char *table;
     int64_t ttl;
     uint64_t known_at;
     const int64_t *ts;
-    entity_group *groups;
+    const entity_group *groups;
     size_t ngroups, next;
-    size_t *order; /* label indices grouped by entity, by time within each */
+    const size_t *order;
     fs_row_ref *out;
     pthread_mutex_t mu;
     int rc;
@@ -135,77 +144,101 @@ static void *worker(void *p)
     return NULL;
 }
 
-int fs_pit_join(fs_engine *e, const char *table, int64_t ttl_ns, uint64_t known_at,
-                const char *const *keys, const int64_t *ts, size_t n, int jobs, fs_row_ref *out,
-                int64_t *oldest_used)
+int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
+                          fs_label_groups **out)
 {
-    join_ctx c = {.e = e, .table = table, .ttl = ttl_ns, .known_at = known_at, .ts = ts, .out = out,
-                  .oldest = INT64_MAX};
+    *out = NULL;
+    fs_label_groups *g = calloc(1, sizeof *g);
     /* Entity of each label through an open-addressing map. */
     size_t nslots = 64;
     while (nslots < 2 * n + 2)
         nslots *= 2;
     size_t *slots = calloc(nslots, sizeof *slots); /* group index + 1 */
     size_t *gid = malloc((n + 1) * sizeof *gid);
-    c.groups = malloc((n + 1) * sizeof *c.groups);
-    c.order = malloc((n + 1) * sizeof *c.order);
-    int rc = slots && gid && c.groups && c.order ? FS_OK : FS_E_NOMEM;
-    for (size_t i = 0; rc == FS_OK && i < n; i++) {
-        out[i] = (fs_row_ref){NULL, 0};
+    if (g) {
+        g->keys = keys;
+        g->ts = ts;
+        g->n = n;
+        g->groups = malloc((n + 1) * sizeof *g->groups);
+        g->order = malloc((n + 1) * sizeof *g->order);
+    }
+    if (!g || !slots || !gid || !g->groups || !g->order) {
+        free(slots);
+        free(gid);
+        fs_label_groups_free(g);
+        return FS_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (!keys[i]) {
             gid[i] = SIZE_MAX;
             continue;
         }
         size_t s = hash_str(keys[i]) & (nslots - 1);
-        while (slots[s] && strcmp(c.groups[slots[s] - 1].key, keys[i]) != 0)
+        while (slots[s] && strcmp(g->groups[slots[s] - 1].key, keys[i]) != 0)
             s = (s + 1) & (nslots - 1);
         if (!slots[s]) {
-            c.groups[c.ngroups] = (entity_group){keys[i], 0, 0};
-            slots[s] = ++c.ngroups;
+            g->groups[g->ngroups] = (entity_group){keys[i], 0, 0};
+            slots[s] = ++g->ngroups;
         }
         gid[i] = slots[s] - 1;
-        c.groups[gid[i]].count++;
+        g->groups[gid[i]].count++;
     }
-    if (rc == FS_OK) {
-        /* Counting sort by entity, then by time within each (stable: ties
-         * keep label order, which does not change any answer). */
-        size_t at = 0;
-        for (size_t g = 0; g < c.ngroups; g++) {
-            c.groups[g].first = at;
-            at += c.groups[g].count;
-            c.groups[g].count = 0;
+    /* Counting sort by entity, then by time within each (stable: ties keep
+     * label order, which does not change any answer). */
+    size_t at = 0;
+    for (size_t k = 0; k < g->ngroups; k++) {
+        g->groups[k].first = at;
+        at += g->groups[k].count;
+        g->groups[k].count = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (gid[i] != SIZE_MAX) {
+            entity_group *e = &g->groups[gid[i]];
+            g->order[e->first + e->count++] = i;
         }
-        for (size_t i = 0; i < n; i++)
-            if (gid[i] != SIZE_MAX) {
-                entity_group *g = &c.groups[gid[i]];
-                c.order[g->first + g->count++] = i;
-            }
-        pthread_mutex_lock(&sort_mu);
-        sort_ts = ts;
-        for (size_t g = 0; g < c.ngroups; g++)
-            qsort(c.order + c.groups[g].first, c.groups[g].count, sizeof *c.order, by_time);
-        pthread_mutex_unlock(&sort_mu);
-        pthread_mutex_init(&c.mu, NULL);
-        if (jobs < 1)
-            jobs = 1;
-        if ((size_t)jobs > c.ngroups)
-            jobs = c.ngroups ? (int)c.ngroups : 1;
-        pthread_t tids[64];
-        int started = 0;
-        for (int t = 1; t < jobs && t < 64; t++, started++)
-            if (pthread_create(&tids[t], NULL, worker, &c) != 0)
-                break;
-        worker(&c);
-        for (int t = 1; t <= started; t++)
-            pthread_join(tids[t], NULL);
-        pthread_mutex_destroy(&c.mu);
-        rc = c.rc;
-    }
-    if (oldest_used)
-        *oldest_used = c.oldest;
+    pthread_mutex_lock(&sort_mu);
+    sort_ts = ts;
+    for (size_t k = 0; k < g->ngroups; k++)
+        qsort(g->order + g->groups[k].first, g->groups[k].count, sizeof *g->order, by_time);
+    pthread_mutex_unlock(&sort_mu);
     free(slots);
     free(gid);
-    free(c.groups);
-    free(c.order);
-    return rc;
+    *out = g;
+    return FS_OK;
+}
+
+void fs_label_groups_free(fs_label_groups *g)
+{
+    if (!g)
+        return;
+    free(g->groups);
+    free(g->order);
+    free(g);
+}
+
+int fs_pit_join(fs_engine *e, const char *table, int64_t ttl_ns, uint64_t known_at,
+                const fs_label_groups *g, int jobs, fs_row_ref *out, int64_t *oldest_used)
+{
+    join_ctx c = {.e = e, .table = table, .ttl = ttl_ns, .known_at = known_at, .ts = g->ts,
+                  .groups = g->groups, .ngroups = g->ngroups, .order = g->order, .out = out,
+                  .oldest = INT64_MAX};
+    for (size_t i = 0; i < g->n; i++)
+        out[i] = (fs_row_ref){NULL, 0};
+    pthread_mutex_init(&c.mu, NULL);
+    if (jobs < 1)
+        jobs = 1;
+    if ((size_t)jobs > c.ngroups)
+        jobs = c.ngroups ? (int)c.ngroups : 1;
+    pthread_t tids[64];
+    int started = 0;
+    for (int t = 1; t < jobs && t < 64; t++, started++)
+        if (pthread_create(&tids[t], NULL, worker, &c) != 0)
+            break;
+    worker(&c);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tids[t], NULL);
+    pthread_mutex_destroy(&c.mu);
+    if (oldest_used)
+        *oldest_used = c.oldest;
+    return c.rc;
 }

@@ -17,13 +17,23 @@
 
 #include "storage/engine.h"
 
-/* keys[i]: label i's entity key (NULL: the label is skipped, out[i] none);
- * ts[i]: its time. out[i].batch is NULL when no row qualifies. When
- * oldest_used is not NULL it receives the smallest event_ts of any row
- * selected (INT64_MAX when none): what a later rebuild needs to still exist.
+/* Labels grouped by entity and sorted by time within each: built once and
+ * shared by the joins of every table keyed the same way. */
+typedef struct fs_label_groups fs_label_groups;
+
+/* keys[i]: label i's entity key (NULL: the label is skipped); ts[i]: its
+ * time. Both are borrowed: keep them alive while the groups are used.
+ * @return FS_OK; FS_E_NOMEM. */
+int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
+                          fs_label_groups **out);
+void fs_label_groups_free(fs_label_groups *g);
+
+/* out[i] (one per label of g) receives the row the rule selects for label i,
+ * or batch NULL when none qualifies (or its key was NULL). When oldest_used
+ * is not NULL it receives the smallest event_ts of any row selected
+ * (INT64_MAX when none): what a later rebuild needs to still exist.
  * @return FS_OK; FS_E_NOMEM. */
 int fs_pit_join(fs_engine *e, const char *table, int64_t ttl_ns, uint64_t known_at,
-                const char *const *keys, const int64_t *ts, size_t n, int jobs, fs_row_ref *out,
-                int64_t *oldest_used);
+                const fs_label_groups *g, int jobs, fs_row_ref *out, int64_t *oldest_used);
 
 #endif

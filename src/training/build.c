@@ -1,0 +1,319 @@
+/* Training-set files from labels and a resolved spec (contract in build.h). */
+#include "training/build.h"
+
+#include "core/sha256.h"
+#include "fstore.h"
+#include "training/pit_join.h"
+#include "training/values.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { MAX_KEYSETS = 8, MAX_KEYS = 8, OUT_BATCH = 16384, COL_CACHE = 16 };
+
+/* Entity keys of every label for one set of join-key columns. */
+typedef struct {
+    json_t *keys; /* the join-key names (borrowed from the spec) */
+    const char **key_of; /* per label: its values joined by ':' */
+    char *buf;
+    fs_label_groups *groups;
+} keyset;
+
+static int keyset_build(keyset *ks, json_t *jk, const fs_labels *L)
+{
+    size_t n = L->n, nk = json_array_size(jk);
+    int kc[MAX_KEYS];
+    for (size_t k = 0; k < nk && k < MAX_KEYS; k++)
+        kc[k] = fs_labels_col(L, json_string_value(json_array_get(jk, k)));
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < nk && k < MAX_KEYS; k++)
+            total += strlen(L->cell[i * L->ncols + (size_t)kc[k]]) + 1;
+    ks->keys = jk;
+    ks->key_of = malloc((n + 1) * sizeof *ks->key_of);
+    ks->buf = malloc(total);
+    if (!ks->key_of || !ks->buf)
+        return FS_E_NOMEM;
+    char *p = ks->buf;
+    for (size_t i = 0; i < n; i++) {
+        ks->key_of[i] = p;
+        for (size_t k = 0; k < nk && k < MAX_KEYS; k++) {
+            const char *v = L->cell[i * L->ncols + (size_t)kc[k]];
+            size_t len = strlen(v);
+            memcpy(p, v, len);
+            p += len;
+            *p++ = k + 1 < nk ? ':' : 0;
+        }
+        if (!nk)
+            *p++ = 0;
+    }
+    return fs_label_groups_build(ks->key_of, L->ts, n, &ks->groups);
+}
+
+/* ---- formatting rows, in parallel ----------------------------------------------------- */
+
+typedef struct {
+    json_t *spec;
+    const fs_labels *L;
+    const fs_row_ref *refs; /* [feature][label] */
+    size_t nf;
+    int jsonl;
+    const char **header; /* per feature */
+    const char **column;
+} out_ctx;
+
+/* Column positions per stored batch: a small direct-mapped cache per feature. */
+typedef struct {
+    const fs_batch *batch[COL_CACHE];
+    int col[COL_CACHE];
+} col_cache;
+
+static int column_index(col_cache *cc, const fs_batch *b, const char *name)
+{
+    size_t h = ((uintptr_t)b >> 4) % COL_CACHE;
+    if (cc->batch[h] != b) {
+        cc->batch[h] = b;
+        cc->col[h] = fs_batch_col(b, name);
+    }
+    return cc->col[h];
+}
+
+static void format_row(const out_ctx *o, size_t i, col_cache *caches, FILE *f)
+{
+    const fs_labels *L = o->L;
+    size_t n = L->n;
+    if (o->jsonl)
+        fputc('{', f);
+    for (size_t c = 0; c < L->ncols; c++) {
+        const char *v = L->cell[i * L->ncols + c];
+        if (o->jsonl) {
+            fs_put_json_string(f, L->names[c]);
+            fputc(':', f);
+            if (!v)
+                fputs("null", f);
+            else if (L->literal[i * L->ncols + c])
+                fputs(v, f);
+            else
+                fs_put_json_string(f, v);
+            fputc(c + 1 < L->ncols || o->nf ? ',' : '}', f);
+        } else {
+            if (c)
+                fputc(',', f);
+            if (v)
+                fs_put_csv(f, v);
+        }
+    }
+    for (size_t k = 0; k < o->nf; k++) {
+        fs_row_ref ref = o->refs[k * n + i];
+        int col = ref.batch ? column_index(&caches[k], ref.batch, o->column[k]) : -1;
+        char vb[64];
+        int quote;
+        const char *v = fs_value_text(ref, col, vb, sizeof vb, &quote);
+        if (o->jsonl) {
+            fs_put_json_string(f, o->header[k]);
+            fputc(':', f);
+            if (!v)
+                fputs("null", f);
+            else if (quote)
+                fs_put_json_string(f, v);
+            else
+                fputs(v, f);
+            fputc(k + 1 < o->nf ? ',' : '}', f);
+        } else {
+            fputc(',', f);
+            if (v)
+                fs_put_csv(f, v);
+        }
+    }
+    fputc('\n', f);
+}
+
+typedef struct {
+    const out_ctx *o;
+    size_t from, to; /* label rows of this slice */
+    col_cache *caches;
+    char *text;
+    size_t len;
+    int rc;
+} slice;
+
+static void *format_slice(void *p)
+{
+    slice *s = p;
+    FILE *f = open_memstream(&s->text, &s->len);
+    if (!f) {
+        s->rc = FS_E_NOMEM;
+        return NULL;
+    }
+    for (size_t i = s->from; i < s->to; i++)
+        format_row(s->o, i, s->caches, f);
+    if (fclose(f) != 0)
+        s->rc = FS_E_NOMEM;
+    return NULL;
+}
+
+/* Writes text to the file and the hash. */
+static int emit(FILE *fo, fs_sha256 *sha, const char *text, size_t len)
+{
+    fs_sha256_update(sha, text, len);
+    return fwrite(text, 1, len, fo) == len ? FS_OK : FS_E_IO;
+}
+
+static int write_output(const out_ctx *o, int jobs, FILE *fo, fs_sha256 *sha)
+{
+    const fs_labels *L = o->L;
+    int rc = FS_OK;
+    if (!o->jsonl) { /* the header */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+            return FS_E_NOMEM;
+        for (size_t c = 0; c < L->ncols; c++) {
+            if (c)
+                fputc(',', f);
+            fs_put_csv(f, L->names[c]);
+        }
+        for (size_t k = 0; k < o->nf; k++) {
+            fputc(',', f);
+            fs_put_csv(f, o->header[k]);
+        }
+        fputc('\n', f);
+        fclose(f);
+        rc = text ? emit(fo, sha, text, len) : FS_E_NOMEM;
+        free(text);
+    }
+    if (jobs < 1)
+        jobs = 1;
+    if (jobs > 64)
+        jobs = 64;
+    slice sl[64];
+    col_cache *caches = calloc((size_t)jobs * (o->nf + 1), sizeof *caches);
+    if (!caches)
+        return FS_E_NOMEM;
+    for (size_t b0 = 0; rc == FS_OK && b0 < L->n; b0 += OUT_BATCH) {
+        size_t b1 = b0 + OUT_BATCH < L->n ? b0 + OUT_BATCH : L->n, per = (b1 - b0 + (size_t)jobs - 1) / (size_t)jobs;
+        pthread_t tid[64];
+        int started[64] = {0};
+        for (int t = 0; t < jobs; t++) {
+            size_t from = b0 + (size_t)t * per, to = from + per < b1 ? from + per : b1;
+            sl[t] = (slice){o, from < b1 ? from : b1, to > from ? to : from, caches + (size_t)t * (o->nf + 1),
+                            NULL, 0, FS_OK};
+            if (t > 0 && pthread_create(&tid[t], NULL, format_slice, &sl[t]) == 0)
+                started[t] = 1;
+            else if (t > 0)
+                format_slice(&sl[t]);
+        }
+        format_slice(&sl[0]);
+        for (int t = 0; t < jobs; t++) {
+            if (started[t])
+                pthread_join(tid[t], NULL);
+            if (rc == FS_OK)
+                rc = sl[t].rc != FS_OK ? sl[t].rc : emit(fo, sha, sl[t].text, sl[t].len);
+            free(sl[t].text);
+        }
+    }
+    free(caches);
+    return rc;
+}
+
+/* ---- the build -------------------------------------------------------------------------- */
+
+int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t known_at,
+                      int jsonl_out, int jobs, const char *out, const char *expect_sha,
+                      json_t *oldest, fs_build_result *res, fs_strbuf *err)
+{
+    size_t nf = json_array_size(spec), n = L->n, nks = 0;
+    keyset ks[MAX_KEYSETS];
+    memset(ks, 0, sizeof ks);
+    fs_row_ref *refs = calloc(nf * (n ? n : 1) + 1, sizeof *refs); /* [feature][label] */
+    const char **header = calloc(nf + 1, sizeof *header), **column = calloc(nf + 1, sizeof *column);
+    int rc = refs && header && column ? FS_OK : FS_E_NOMEM;
+    /* One join per (table, TTL, key set); other columns of it copy its rows. */
+    for (size_t f = 0; rc == FS_OK && f < nf; f++) {
+        json_t *c = json_array_get(spec, f), *jk = json_object_get(c, "keys");
+        const char *table = json_string_value(json_object_get(c, "table"));
+        int64_t ttl = (int64_t)json_integer_value(json_object_get(c, "ttl_ns"));
+        header[f] = json_string_value(json_object_get(c, "header"));
+        column[f] = json_string_value(json_object_get(c, "column"));
+        size_t g;
+        for (g = 0; g < f; g++) {
+            json_t *o = json_array_get(spec, g);
+            if (strcmp(json_string_value(json_object_get(o, "table")), table) == 0 &&
+                json_integer_value(json_object_get(o, "ttl_ns")) == (json_int_t)ttl &&
+                json_equal(json_object_get(o, "keys"), jk))
+                break;
+        }
+        if (g < f) {
+            memcpy(refs + f * n, refs + g * n, n * sizeof *refs);
+            continue;
+        }
+        size_t k = 0;
+        while (k < nks && !json_equal(ks[k].keys, jk))
+            k++;
+        if (k == nks) {
+            if (nks == MAX_KEYSETS) {
+                fs_sb_printf(err, "features of more than %d different entities", MAX_KEYSETS);
+                rc = FS_E_INVAL;
+                break;
+            }
+            if ((rc = keyset_build(&ks[nks++], jk, L)) != FS_OK)
+                break;
+        }
+        int64_t old = INT64_MAX;
+        rc = fs_pit_join(e, table, ttl, known_at, ks[k].groups, jobs, refs + f * n, &old);
+        json_t *prev = json_object_get(oldest, table);
+        if (old != INT64_MAX && (!prev || old < json_integer_value(prev)))
+            json_object_set_new(oldest, table, json_integer((json_int_t)old));
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    FILE *fo = rc == FS_OK ? fopen(tmp, "w") : NULL;
+    if (rc == FS_OK && !fo) {
+        fs_sb_printf(err, "cannot create %s: %s", tmp, strerror(errno));
+        rc = FS_E_IO;
+    }
+    fs_sha256 sha;
+    fs_sha256_init(&sha);
+    if (rc == FS_OK) {
+        out_ctx oc = {spec, L, refs, nf, jsonl_out, header, column};
+        rc = write_output(&oc, jobs, fo, &sha);
+    }
+    if (fo) {
+        int werr = 0;
+        if (fflush(fo) != 0 || fsync(fileno(fo)) != 0)
+            werr = errno;
+        fclose(fo);
+        if (rc == FS_OK && werr)
+            rc = werr == ENOSPC ? FS_E_NOSPACE : FS_E_IO;
+        if (rc == FS_E_IO || rc == FS_E_NOSPACE)
+            fs_sb_printf(err, "cannot write %s: %s", out, strerror(werr ? werr : errno));
+    }
+    if (rc == FS_OK) {
+        res->rows = n;
+        fs_sha256_hex(&sha, res->sha);
+        if (expect_sha && strcmp(expect_sha, res->sha) != 0) {
+            fs_sb_printf(err, "the rebuilt output differs from the original (sha256 %s, was %s)",
+                         res->sha, expect_sha);
+            rc = FS_E_CORRUPT;
+        } else if (rename(tmp, out) != 0) {
+            fs_sb_printf(err, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
+            rc = FS_E_IO;
+        }
+    }
+    if (rc != FS_OK && fo)
+        unlink(tmp);
+    for (size_t k = 0; k < nks; k++) {
+        free(ks[k].key_of);
+        free(ks[k].buf);
+        fs_label_groups_free(ks[k].groups);
+    }
+    free(refs);
+    free(header);
+    free(column);
+    return rc;
+}
