@@ -48,6 +48,7 @@ typedef struct {
     double *in_buf, *out_buf; /* BLOCK_ROWS per input / output */
     double *conf_buf;         /* BLOCK_ROWS: confidence from other views' rows */
     series src, ref;
+    char ref_key[256]; /* the entity whose series `ref` holds ("" none) */
     int rc;
     char err[256];
 } worker;
@@ -230,9 +231,12 @@ static int compute_entity(worker *w, size_t ki)
             continue;
         char rkey[256];
         reference_key(key, p->inputs[i].reference, rkey, sizeof rkey);
+        if (strcmp(rkey, w->ref_key) == 0)
+            continue; /* this worker read it for the previous entity: every entity shares it */
         const char *col = p->inputs[i].column;
         if ((rc = read_series(e, p->source->name, rkey, &col, 1, &w->ref)) != FS_OK)
             return rc;
+        snprintf(w->ref_key, sizeof w->ref_key, "%s", rkey);
     }
     uint64_t max_seq = resume ? saved->last_seq : 0;
     for (size_t i = 0; i < sr->n; i++)
@@ -462,9 +466,18 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     /* Commit what the workers computed, then save the states. */
     for (int t = 0; t < jobs && rc == FS_OK; t++) {
         uint64_t seq;
-        if (ws[t].out.n)
-            rc = fs_engine_commit(s->engine, vj.table, &ws[t].out, &seq, err);
-        *rows_out += ws[t].out.n;
+        size_t n_rows = ws[t].out.n;
+        if (n_rows) { /* hand the batch over: the engine keeps it, no copy */
+            fs_batch *owned = malloc(sizeof *owned);
+            if (!owned) {
+                rc = FS_E_NOMEM;
+                break;
+            }
+            *owned = ws[t].out;
+            memset(&ws[t].out, 0, sizeof ws[t].out);
+            rc = fs_engine_commit_owned(s->engine, vj.table, owned, &seq, err);
+        }
+        *rows_out += n_rows;
     }
     for (size_t k = 0; k < vj.n_keys && rc == FS_OK; k++) {
         entity_result *r = &vj.results[k];

@@ -504,6 +504,7 @@ void fs_view_plan_state_init(const fs_view_plan *p, void *state)
  * scratch][slot pointers]. */
 typedef struct {
     size_t max_rows;
+    size_t expr_bytes; /* the largest expression scratch for max_rows */
 } scratch_head;
 
 static size_t group_cols_off(void) { return align8(sizeof(scratch_head)); }
@@ -525,8 +526,15 @@ static size_t scratch_size(const fs_view_plan *p, size_t max_rows)
 void *fs_view_plan_scratch_new(const fs_view_plan *p, size_t max_rows)
 {
     scratch_head *h = calloc(1, scratch_size(p, max_rows));
-    if (h)
+    if (h) {
         h->max_rows = max_rows;
+        for (size_t i = 0; i < p->in->ns; i++)
+            if (p->in->steps[i].prog) {
+                size_t b = fs_expr_scratch_size(p->in->steps[i].prog, max_rows);
+                if (b > h->expr_bytes)
+                    h->expr_bytes = b;
+            }
+    }
     return h;
 }
 
@@ -542,14 +550,7 @@ int fs_view_plan_run(const fs_view_plan *p, void *state, void *scratch, const do
     char *base = state;
     double *gcols = (double *)((char *)scratch + group_cols_off());
     char *expr_scratch = (char *)gcols + align8(p->in->n_group_cols * max_rows * sizeof(double));
-    size_t expr_bytes = 0;
-    for (size_t i = 0; i < p->in->ns; i++)
-        if (p->in->steps[i].prog) {
-            size_t s = fs_expr_scratch_size(p->in->steps[i].prog, max_rows);
-            if (s > expr_bytes)
-                expr_bytes = s;
-        }
-    const double **ptrs = (const double **)(expr_scratch + align8(expr_bytes));
+    const double **ptrs = (const double **)(expr_scratch + align8(h->expr_bytes));
 
     for (size_t i = 0; i < p->in->ng; i++) {
         const ind_group *g = &p->in->groups[i];
