@@ -180,11 +180,55 @@ TEST(copy_row_keeps_values_and_seq)
     fs_batch_free(&b);
 }
 
+
+/* Reserve sizes the arrays once (no move while rows fit); a string equal to
+ * the previous row's is shared, not copied; append_shared concatenates
+ * batches column by column, values, nulls, seq and string pointers alike. */
+TEST(reserve_share_and_append)
+{
+    fs_batch a, b, c;
+    fs_batch_init(&a, COLS, 5);
+    fs_batch_init(&b, COLS, 5);
+    fs_batch_init(&c, COLS, 5);
+    CHECK_INT(fs_batch_reserve(&a, 1000), FS_OK);
+    CHECK_INT(a.cap, 1000);
+    const int64_t *ts0 = a.event_ts;
+    fill(&a, 1000);
+    CHECK(a.event_ts == ts0); /* never moved */
+    CHECK_INT(fs_batch_reserve(&a, 10), FS_OK); /* no shrinking */
+    CHECK_INT(a.cap, 1000);
+    long r0 = fs_batch_add_row(&b, "X:1m", 4, 1);
+    long r1 = fs_batch_add_row(&b, "X:1m", 4, 2);
+    long r2 = fs_batch_add_row(&b, "X:1m", 4, 3);
+    fs_batch_set_str(&b, 2, (size_t)r0, "BTCUSDT", 7);
+    fs_batch_set_str(&b, 2, (size_t)r1, "BTCUSDT", 7);
+    fs_batch_set_str(&b, 2, (size_t)r2, "ETHUSDT", 7);
+    CHECK(b.cols[2].s[r0] == b.cols[2].s[r1]);
+    CHECK(b.cols[2].s[r1] != b.cols[2].s[r2]);
+    CHECK_STR(b.cols[2].s[r2], "ETHUSDT");
+    b.seq[r2] = 9;
+    CHECK_INT(fs_batch_append_shared(&c, &a), FS_OK);
+    CHECK_INT(fs_batch_append_shared(&c, &b), FS_OK);
+    CHECK_INT(c.n, 1003);
+    int same = 1;
+    for (size_t i = 0; i < a.n; i++)
+        same &= same_row(&a, i, &c, i);
+    for (size_t i = 0; i < b.n; i++)
+        same &= same_row(&b, i, &c, a.n + i);
+    CHECK(same);
+    CHECK(c.cols[2].s[1000] == b.cols[2].s[0]); /* shared, not copied */
+    CHECK_INT(c.seq[1002], 9);
+    fs_batch_free(&c); /* before its sources: it owns no strings */
+    fs_batch_free(&a);
+    fs_batch_free(&b);
+}
+
 int main(void)
 {
     RUN(rows_and_nulls);
     RUN(sort_orders_by_entity_time_seq);
     RUN(serialize_round_trip);
     RUN(copy_row_keeps_values_and_seq);
+    RUN(reserve_share_and_append);
     TEST_EXIT();
 }

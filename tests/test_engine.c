@@ -3,12 +3,17 @@
  * across commits, TTL edges, known_at watermarks), the same answers after
  * reopening (WAL replay), SIGKILL during commits never losing an
  * acknowledged commit, and readers pinned to a watermark seeing one
- * unchanging state while a writer commits. */
+ * unchanging state while a writer commits. Streamed commits (rows written
+ * as chunk files part by part, one WAL record naming them): the same
+ * answers as the reference before and after a checkpoint and a reopen,
+ * ties inside one commit across parts, SIGKILL at each step leaving the
+ * commit whole or absent (and no stray file), and an abort. */
 #include "test.h"
 
 #include "fstore.h"
 #include "storage/engine.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -458,6 +463,223 @@ TEST(crash_during_checkpoint)
     }
 }
 
+
+/* Fills `b` with `rows` random rows (few times: ties are common); returns
+ * nothing, the caller records them once their seq is known. */
+static void random_rows(fs_batch *b, int n_entities, int rows)
+{
+    for (int k = 0; k < rows; k++) {
+        char key[32];
+        int ent = (int)(next() % (uint64_t)n_entities);
+        int kl = snprintf(key, sizeof key, "E%d:1m", ent);
+        int64_t ts = (int64_t)(next() % 200) * MIN_NS;
+        long r = fs_batch_add_row(b, key, (size_t)kl, ts);
+        fs_batch_set_f64(b, 0, (size_t)r, (double)(next() % 1000000) / 100.0);
+        fs_batch_set_str(b, 1, (size_t)r, "x", 1);
+    }
+}
+
+static void record_rows(const fs_batch *b, uint64_t seq)
+{
+    for (size_t r = 0; r < b->n; r++) {
+        if (n_all == cap_all) {
+            cap_all = cap_all ? 2 * cap_all : 1024;
+            all = realloc(all, cap_all * sizeof *all);
+        }
+        all[n_all++] = (ref_row){atoi(b->entity[r] + 1), b->event_ts[r], seq, b->cols[0].f64[r]};
+    }
+}
+
+/* One streamed commit of `parts` parts of `rows` rows each; the reference
+ * gets them in part order (the last row written wins a tie). */
+static uint64_t commit_streamed(fs_engine *e, int n_entities, int parts, int rows)
+{
+    fs_engine_stream *st = NULL;
+    CHECK_INT(fs_engine_stream_begin(e, "t", hourly, NULL, &st, NULL), FS_OK);
+    fs_batch *saved = calloc((size_t)parts, sizeof *saved);
+    for (int p = 0; p < parts; p++) {
+        fs_batch_init(&saved[p], COLS, 2);
+        random_rows(&saved[p], n_entities, rows);
+        CHECK_INT(fs_engine_stream_add(st, &saved[p], NULL), FS_OK);
+    }
+    uint64_t seq = 0;
+    CHECK_INT(fs_engine_stream_commit(st, &seq, NULL), FS_OK);
+    for (int p = 0; p < parts; p++) {
+        record_rows(&saved[p], seq);
+        fs_batch_free(&saved[p]);
+    }
+    free(saved);
+    return seq;
+}
+
+static int count_chunk_files(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/chunks/t", dir);
+    DIR *d = opendir(path);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += strstr(de->d_name, ".chunk") != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Streamed commits between ordinary ones: the point-in-time rule holds
+ * right after the commit (files read lazily), after the checkpoint that
+ * lists them, after a reopen that replays the commit record (no checkpoint
+ * since), and in a read-only engine. */
+TEST(streamed_commits_match_reference)
+{
+    char *dir = temp_dir();
+    fs_engine *e = NULL;
+    fs_engine_options o = {FS_SYNC_OFF, 0};
+    CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+    n_all = 0;
+    for (int c = 0; c < 5; c++)
+        commit_random(e, 20, 300);
+    CHECK_INT(commit_streamed(e, 20, 4, 500), 6);
+    commit_random(e, 20, 300);
+    CHECK_INT(fs_engine_last_seq(e), 7);
+    CHECK_INT(compare_queries(e, 20, 20000, 7), 0);
+    fs_table_stats ts;
+    CHECK_INT(fs_engine_table_stats(e, "t", &ts), FS_OK);
+    CHECK_INT(ts.rows, 6 * 300 + 2000);
+    fs_table_storage sto;
+    CHECK_INT(fs_engine_table_storage(e, "t", &sto), FS_OK);
+    CHECK_INT(sto.rows, 2000); /* the streamed rows are in chunk files already */
+    /* a second streamed commit, then close without a checkpoint: reopening
+     * replays its record */
+    CHECK_INT(commit_streamed(e, 20, 3, 400), 8);
+    CHECK_INT(compare_queries(e, 20, 5000, 8), 0);
+    fs_engine_close(e, NULL);
+    fs_engine_recovery rec;
+    CHECK_INT(fs_engine_open(dir, &o, &e, &rec, NULL), FS_OK);
+    CHECK_INT(rec.replayed_commits, 8);
+    CHECK_INT(compare_queries(e, 20, 20000, 8), 0);
+    CHECK_INT(fs_engine_checkpoint(e, hourly, NULL, NULL), FS_OK);
+    CHECK_INT(fs_engine_table_storage(e, "t", &sto), FS_OK);
+    CHECK_INT(sto.rows, 6 * 300 + 2000 + 1200);
+    CHECK_INT(compare_queries(e, 20, 5000, 8), 0);
+    commit_random(e, 20, 300);
+    fs_engine_close(e, NULL);
+    CHECK_INT(fs_engine_open(dir, &o, &e, &rec, NULL), FS_OK);
+    CHECK_INT(rec.replayed_commits, 1);
+    CHECK_INT(compare_queries(e, 20, 20000, 9), 0);
+    uint64_t n = 0;
+    fs_engine_commits(e, count_commit, &n);
+    CHECK_INT(n, 5); /* the first five have 300 rows each: count_commit's pattern */
+    fs_engine_close(e, NULL);
+    fs_engine_options ro = {FS_SYNC_OFF, 1};
+    CHECK_INT(fs_engine_open(dir, &ro, &e, NULL, NULL), FS_OK);
+    CHECK_INT(compare_queries(e, 20, 5000, 9), 0);
+    fs_engine_close(e, NULL);
+    rm_rf(dir);
+    free(dir);
+}
+
+static int count_any_commit(void *ctx, const fs_commit_info *c)
+{
+    (void)c;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* SIGKILL at each step of a streamed commit: before its record nothing of
+ * it is visible after reopening and its files are gone; after the record it
+ * is there whole. An abort leaves nothing either. */
+TEST(streamed_commit_crash_points)
+{
+    static const char *const points[] = {"stream-after-part", "stream-before-sync",
+                                         "stream-before-commit-record",
+                                         "stream-after-commit-record", "checkpoint-before-manifest"};
+    for (int k = 0; k < 5; k++) {
+        char *dir = temp_dir();
+        fs_engine *e = NULL;
+        fs_engine_options o = {FS_SYNC_ALWAYS, 0};
+        CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+        n_all = 0;
+        for (int c = 0; c < 3; c++)
+            commit_random(e, 10, 200);
+        CHECK_INT(fs_engine_checkpoint(e, hourly, NULL, NULL), FS_OK);
+        commit_random(e, 10, 200);
+        int files_before = count_chunk_files(dir);
+        pid_t pid = fork();
+        if (pid == 0) {
+            setenv("FSTORE_CRASH_AT", points[k], 1);
+            fs_engine_stream *st = NULL;
+            if (fs_engine_stream_begin(e, "t", hourly, NULL, &st, NULL) != FS_OK)
+                _exit(3);
+            for (int p = 0; p < 3; p++) {
+                fs_batch b;
+                fs_batch_init(&b, COLS, 2);
+                random_rows(&b, 10, 300);
+                fs_engine_stream_add(st, &b, NULL);
+                fs_batch_free(&b);
+            }
+            uint64_t seq;
+            if (fs_engine_stream_commit(st, &seq, NULL) == FS_OK)
+                fs_engine_checkpoint(e, hourly, NULL, NULL);
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status));
+        fs_engine_close(e, NULL);
+        CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+        fs_table_stats ts = {0};
+        fs_engine_table_stats(e, "t", &ts);
+        if (k < 3) { /* no record: nothing of it, and its files removed */
+            CHECK_INT(fs_engine_last_seq(e), 4);
+            CHECK_INT(ts.rows, 4 * 200);
+            CHECK_INT(compare_queries(e, 10, 3000, 4), 0);
+            CHECK_INT(count_chunk_files(dir), files_before);
+        } else { /* the record made it: all 900 rows */
+            CHECK_INT(fs_engine_last_seq(e), 5);
+            CHECK_INT(ts.rows, 4 * 200 + 900);
+            uint64_t n = 0;
+            fs_engine_commits(e, count_any_commit, &n);
+            CHECK_INT(n, 5);
+        }
+        /* the store goes on: a new commit, a checkpoint, a reopen */
+        commit_random(e, 10, 200);
+        CHECK_INT(fs_engine_checkpoint(e, hourly, NULL, NULL), FS_OK);
+        uint64_t last = fs_engine_last_seq(e);
+        fs_engine_close(e, NULL);
+        CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+        CHECK_INT(fs_engine_last_seq(e), last);
+        if (k < 3)
+            CHECK_INT(compare_queries(e, 10, 3000, last), 0);
+        fs_engine_close(e, NULL);
+        rm_rf(dir);
+        free(dir);
+    }
+    /* abort: the files go at once, the seq is not used */
+    char *dir = temp_dir();
+    fs_engine *e = NULL;
+    fs_engine_options o = {FS_SYNC_OFF, 0};
+    CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+    n_all = 0;
+    commit_random(e, 10, 100);
+    fs_engine_stream *st = NULL;
+    CHECK_INT(fs_engine_stream_begin(e, "t", hourly, NULL, &st, NULL), FS_OK);
+    fs_batch b;
+    fs_batch_init(&b, COLS, 2);
+    random_rows(&b, 10, 300);
+    CHECK_INT(fs_engine_stream_add(st, &b, NULL), FS_OK);
+    CHECK(count_chunk_files(dir) > 0);
+    fs_engine_stream_abort(st);
+    CHECK_INT(count_chunk_files(dir), 0);
+    commit_random(e, 10, 100);
+    CHECK_INT(fs_engine_last_seq(e), 2);
+    CHECK_INT(compare_queries(e, 10, 2000, 2), 0);
+    fs_batch_free(&b);
+    fs_engine_close(e, NULL);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     RUN(point_in_time_matches_reference);
@@ -467,6 +689,8 @@ int main(void)
     RUN(read_only_reader_and_commit_log);
     RUN(checkpoint_and_reopen);
     RUN(crash_during_checkpoint);
+    RUN(streamed_commits_match_reference);
+    RUN(streamed_commit_crash_points);
     free(all);
     TEST_EXIT();
 }

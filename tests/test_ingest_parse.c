@@ -770,6 +770,89 @@ TEST(large_csv_throughput)
     fs_sb_free(&sb);
 }
 
+
+/* The parser reads common number shapes on fast paths; every value must be
+ * bit for bit what fs_parse_double / fs_parse_int64 / fs_parse_time give
+ * for the same text (and the rejects the same), over many shapes: integers,
+ * 1 to 9 decimals, leading zeros, signs, '.5' and '5.', 15 to 20 digits
+ * (past the fast path's 2^53), exponents, epochs in s/ms/us/ns, ISO times. */
+TEST(fast_number_paths_match_general_parsers)
+{
+    fs_strbuf sb = {0};
+    fs_sb_puts(&sb, "symbol,tf,ts,o,h,l,c,v\n");
+    enum { N = 20000 };
+    static char vtext[N][48], ttext[N][48];
+    uint64_t x = 0x1234567887654321ULL;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int dec = (int)(x % 10), shape = (int)((x >> 8) % 12);
+        double mag = (double)((x >> 16) % 100000000000ULL) / 1000.0;
+        switch (shape) {
+        case 0: snprintf(vtext[i], 48, "%.*f", dec, mag); break;
+        case 1: snprintf(vtext[i], 48, "%llu", (unsigned long long)(x >> 20)); break; /* ~44 bits */
+        case 2: snprintf(vtext[i], 48, "%llu.%02u", (unsigned long long)(x >> 8), (unsigned)(x % 100)); break;
+        case 3: snprintf(vtext[i], 48, "00%.*f", dec, mag); break;
+        case 4: snprintf(vtext[i], 48, "+%.*f", dec, mag); break;
+        case 5: snprintf(vtext[i], 48, ".%u", (unsigned)(x % 100000)); break;
+        case 6: snprintf(vtext[i], 48, "%u.", (unsigned)(x % 100000)); break;
+        case 7: snprintf(vtext[i], 48, "%.*e", dec, mag); break;
+        case 8: snprintf(vtext[i], 48, "0.%09llu", (unsigned long long)(x % 1000000000ULL)); break;
+        case 9: snprintf(vtext[i], 48, "9007199254740993.%u", (unsigned)(x % 10)); break;
+        case 10: snprintf(vtext[i], 48, "%.17g", mag / 7.0); break;
+        default: snprintf(vtext[i], 48, " %.*f", dec, mag); break; /* space: general path */
+        }
+        int ts = (int)((x >> 24) % 6);
+        uint64_t e = 1600000000ULL + (x >> 40) % 100000000ULL;
+        switch (ts) {
+        case 0: snprintf(ttext[i], 48, "%llu", (unsigned long long)e); break;
+        case 1: snprintf(ttext[i], 48, "%llu", (unsigned long long)e * 1000 + x % 1000); break;
+        case 2: snprintf(ttext[i], 48, "%llu", (unsigned long long)e * 1000000 + x % 1000000); break;
+        case 3: snprintf(ttext[i], 48, "%llu", (unsigned long long)e * 1000000000 + x % 1000000000); break;
+        case 4: snprintf(ttext[i], 48, "0000%llu", (unsigned long long)e); break;
+        default: snprintf(ttext[i], 48, "2024-01-%02uT%02u:00:00Z", (unsigned)(x % 28 + 1), (unsigned)(x % 24)); break;
+        }
+        /* o = h = l = c: the candle rules hold whatever the value */
+        fs_sb_printf(&sb, "S%c%c,1m,%s,%s,%s,%s,%s,%s\n", 'A' + i % 26, 'A' + (i / 26) % 26, ttext[i],
+                     vtext[i], vtext[i], vtext[i], vtext[i], vtext[i]);
+    }
+    fs_batch b;
+    fs_ingest_report rep;
+    fs_strbuf err = {0};
+    CHECK_INT(parse("candles", FS_FMT_CSV, NULL, fs_sb_str(&sb), sb.len, &b, &rep, &err), FS_OK);
+    int oc = fs_batch_col(&b, "o"), tc = fs_batch_col(&b, "ts");
+    size_t row = 0;
+    int bad = 0, expect_rejects = 0;
+    for (int i = 0; i < N; i++) {
+        double want;
+        int64_t want_ts;
+        int ok_v = fs_parse_double(vtext[i], strlen(vtext[i]), &want) == FS_OK && isfinite(want) &&
+                   want >= 0;
+        int ok_t = fs_parse_time(ttext[i], strlen(ttext[i]), &want_ts, NULL, 0) == FS_OK;
+        if (!ok_v || !ok_t) {
+            expect_rejects++;
+            continue;
+        }
+        if (row >= b.n)
+            break;
+        if (memcmp(&b.cols[oc].f64[row], &want, 8) != 0 || b.cols[tc].i64[row] != want_ts) {
+            if (bad++ < 5)
+                fprintf(stderr, "  row %d: \"%s\" -> %.17g (want %.17g), \"%s\" -> %lld (want %lld)\n", i,
+                        vtext[i], b.cols[oc].f64[row], want, ttext[i], (long long)b.cols[tc].i64[row],
+                        (long long)want_ts);
+        }
+        row++;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(rep.rows_rejected, expect_rejects);
+    CHECK_INT(b.n, N - expect_rejects);
+    fs_batch_free(&b);
+    fs_ingest_report_free(&rep);
+    fs_sb_free(&err);
+    fs_sb_free(&sb);
+}
+
 /* Random byte edits of good files: every parse ends in FS_OK or FS_E_PARSE,
  * and the counts add up (the sanitizer build checks the memory side). */
 TEST(mutations_never_crash)
@@ -855,6 +938,7 @@ int main(void)
     RUN(max_rows_and_callback_abort);
     RUN(reject_callback_can_abort);
     RUN(large_csv_throughput);
+    RUN(fast_number_paths_match_general_parsers);
     RUN(mutations_never_crash);
     RUN(format_names);
     fs_registry_free(reg);

@@ -166,6 +166,312 @@ static int write_reject(void *ctx, const fs_ingest_reject *r)
     return fs_ingest_reject_write(r, ctx) == 0 ? 0 : FS_E_IO;
 }
 
+/* How a file becomes one commit (engine.h, streamed commits):
+ *  - it is parsed in parts of INGEST_PART_ROWS rows (FSTORE_INGEST_PART_ROWS
+ *    and FSTORE_INGEST_SPLIT_BYTES override the sizes, for tests and
+ *    tuning); each full part is sorted and
+ *    written at once as chunk files, and its buffer reused, so memory stays
+ *    at a few parts whatever the file's size;
+ *  - a regular file of INGEST_SPLIT_BYTES or more is read as two halves at
+ *    once, one per core, each parser writing its own parts; the second
+ *    half's parts are numbered after the first's, so the commit lists them
+ *    in the file's order. The halves meet at a line break; if that break
+ *    lies inside a quoted field (the first half's parser ends inside a
+ *    record), the second half's work is dropped and read again in order;
+ *  - otherwise (standard input, a smaller file) one parser reads it in
+ *    order while a second thread encodes the previous part;
+ *  - a file with fewer than INGEST_STREAM_MIN_ROWS good rows is committed
+ *    through the write-ahead log instead (fs_engine_commit_owned): small
+ *    commits must not leave a trail of tiny chunk files.
+ * Either way one WAL record commits the file: all of its good rows or none. */
+#define INGEST_PART_ROWS 524288
+#define INGEST_SPLIT_BYTES (16u << 20)
+#define INGEST_STREAM_MIN_ROWS 65536
+#define INGEST_SECOND_HALF (1u << 24) /* part numbers of the second half start here */
+
+/* The sizes above, unless the environment (tests, tuning) says otherwise. */
+static uint64_t ingest_env(const char *name, uint64_t dflt)
+{
+    const char *v = getenv(name);
+    long long n = v ? atoll(v) : 0;
+    return n > 0 ? (uint64_t)n : dflt;
+}
+
+/* The encoding thread of an ingest read in order: one part in flight. */
+typedef struct {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fs_engine_stream *stream;
+    fs_batch *job; /* the part to write; NULL when idle */
+    unsigned job_index; /* its place in the commit */
+    int quit, rc, started;
+    fs_strbuf err;
+} ingest_writer;
+
+static void *ingest_writer_main(void *arg)
+{
+    ingest_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->job && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->job)
+            break;
+        fs_batch *part = w->job;
+        unsigned index = w->job_index;
+        int failed = w->rc != FS_OK;
+        pthread_mutex_unlock(&w->mu);
+        fs_strbuf err = {0};
+        int rc = failed ? FS_OK : fs_engine_stream_add_part(w->stream, part, index, &err);
+        pthread_mutex_lock(&w->mu);
+        if (rc != FS_OK && w->rc == FS_OK) {
+            w->rc = rc;
+            fs_sb_puts(&w->err, fs_sb_str(&err));
+        }
+        fs_sb_free(&err);
+        w->job = NULL;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Waits until the writer has no part in flight; returns its status. */
+static int ingest_writer_wait(ingest_writer *w)
+{
+    if (!w->started)
+        return FS_OK;
+    pthread_mutex_lock(&w->mu);
+    while (w->job)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int rc = w->rc;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Hands `part` (the commit's part number `index`) to the writer (which
+ * must be idle). */
+static int ingest_writer_submit(ingest_writer *w, fs_batch *part, unsigned index)
+{
+    if (!w->started) {
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
+        if (pthread_create(&w->th, NULL, ingest_writer_main, w) != 0) {
+            pthread_mutex_destroy(&w->mu);
+            pthread_cond_destroy(&w->cv);
+            return FS_E_NOMEM;
+        }
+        w->started = 1;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->job = part;
+    w->job_index = index;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return FS_OK;
+}
+
+static void ingest_writer_stop(ingest_writer *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    w->started = 0;
+}
+
+/* One parser working through a stretch [from, to) of the input (to ==
+ * UINT64_MAX: read() until the end). */
+typedef struct {
+    fs_store *s;
+    const char *source;
+    const fs_source_def *src;
+    fs_ingest_parser *p;
+    fs_ingest_report rep;
+    fs_batch *buf[2]; /* buf[cur] receives rows; buf[1] only with a writer */
+    int cur;
+    ingest_writer *writer;    /* encodes parts in another thread; NULL: in this one */
+    fs_engine_stream **stream; /* shared; begun by the first full part if still NULL */
+    unsigned part_base, nparts;
+    size_t part_rows, cap;
+    int fd;
+    uint64_t from, to;
+    uint64_t done, rows;      /* progress, read by the other thread (atomically) */
+    int cancel;               /* set (atomically) to make the loop stop */
+    int rc;
+    fs_strbuf err;
+    FILE *rejects; /* the on_reject target: the rejects file, or a temporary one */
+    char *piece;
+} ingest_worker;
+
+static int ingest_worker_init(ingest_worker *w, fs_store *s, const char *source,
+                              const fs_source_def *src, int fd, size_t part_rows, size_t first_cap)
+{
+    memset(w, 0, sizeof *w);
+    w->s = s;
+    w->source = source;
+    w->src = src;
+    w->fd = fd;
+    w->part_rows = part_rows;
+    /* Room for a part and the overshoot of the slice that fills it: a part
+     * never grows (growing copies it). */
+    w->cap = part_rows + (32 << 10) / 8;
+    fs_ingest_report_init(&w->rep);
+    enum { PIECE = 256 << 10 };
+    if (!(w->piece = malloc(PIECE)))
+        return FS_E_NOMEM;
+    for (int k = 0; k < 2; k++)
+        if (!(w->buf[k] = malloc(sizeof *w->buf[k])) || fs_ingest_batch_init(w->buf[k], src) != FS_OK) {
+            free(w->buf[k]);
+            w->buf[k] = NULL;
+            return FS_E_NOMEM;
+        }
+    return fs_batch_reserve(w->buf[0], first_cap && first_cap < w->cap ? first_cap : w->cap);
+}
+
+static void ingest_worker_free(ingest_worker *w)
+{
+    fs_ingest_parser_free(w->p);
+    fs_ingest_report_free(&w->rep);
+    for (int k = 0; k < 2; k++)
+        if (w->buf[k]) {
+            fs_batch_free(w->buf[k]);
+            free(w->buf[k]);
+        }
+    free(w->piece);
+    fs_sb_free(&w->err);
+    if (w->rejects)
+        fclose(w->rejects);
+}
+
+/* The current part is full (or the input ended): writes it out. */
+static int ingest_flush(ingest_worker *w)
+{
+    fs_batch *part = w->buf[w->cur];
+    if (!part->n)
+        return FS_OK;
+    int rc = FS_OK;
+    if (!*w->stream) /* the first part: the stream (and the commit's seq) starts */
+        rc = fs_engine_stream_begin(w->s->engine, w->source, source_interval, w->s, w->stream, &w->err);
+    if (rc == FS_OK && w->writer) {
+        w->writer->stream = *w->stream;
+        if ((rc = ingest_writer_wait(w->writer)) == FS_OK &&
+            (rc = ingest_writer_submit(w->writer, part, w->part_base + w->nparts++)) == FS_OK) {
+            w->cur ^= 1;
+            part = w->buf[w->cur];
+        }
+    } else if (rc == FS_OK) {
+        rc = fs_engine_stream_add_part(*w->stream, part, w->part_base + w->nparts++, &w->err);
+    }
+    if (rc == FS_OK) {
+        fs_batch_clear(part);
+        if ((rc = fs_batch_reserve(part, w->cap)) == FS_OK)
+            rc = fs_ingest_set_output(w->p, part);
+    }
+    return rc;
+}
+
+/* Reads and parses the worker's stretch; full parts are written out, the
+ * last rows stay in buf[cur]. `progress` (main thread only) reports the
+ * bytes and rows of this worker and of `other` (may be NULL). */
+static int ingest_run(ingest_worker *w, const fs_ingest_opts *o, uint64_t total,
+                      const ingest_worker *other)
+{
+    enum { PIECE = 256 << 10, SLICE = 32 << 10 };
+    uint64_t pos = w->from;
+    int rc = FS_OK;
+    while (pos < w->to && !__atomic_load_n(&w->cancel, __ATOMIC_RELAXED)) {
+        size_t want = w->to - pos < PIECE ? (size_t)(w->to - pos) : PIECE;
+        ssize_t n = w->to == UINT64_MAX ? read(w->fd, w->piece, PIECE)
+                                        : pread(w->fd, w->piece, want, (off_t)pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fs_sb_printf(&w->err, "cannot read the input: %s", strerror(errno));
+            rc = FS_E_IO;
+            break;
+        }
+        if (n == 0)
+            break;
+        /* fed in slices, so a full part overshoots its size by little */
+        for (size_t off = 0; rc == FS_OK && off < (size_t)n; off += SLICE) {
+            size_t len = (size_t)n - off < SLICE ? (size_t)n - off : SLICE;
+            if ((rc = fs_ingest_feed(w->p, w->piece + off, len)) == FS_OK &&
+                w->buf[w->cur]->n >= w->part_rows)
+                rc = ingest_flush(w);
+        }
+        if (rc != FS_OK)
+            break;
+        pos += (uint64_t)n;
+        __atomic_store_n(&w->done, pos - (w->to == UINT64_MAX ? 0 : w->from), __ATOMIC_RELAXED);
+        __atomic_store_n(&w->rows, w->rep.rows_ok, __ATOMIC_RELAXED);
+        if (o && o->progress) {
+            uint64_t d = w->done, r = w->rep.rows_ok;
+            if (other) {
+                d += __atomic_load_n(&other->done, __ATOMIC_RELAXED);
+                r += __atomic_load_n(&other->rows, __ATOMIC_RELAXED);
+            }
+            o->progress(o->progress_ctx, d, total, r);
+        }
+    }
+    return rc;
+}
+
+static void *ingest_second_half(void *arg)
+{
+    ingest_worker *w = arg;
+    w->rc = ingest_run(w, NULL, 0, NULL);
+    if (w->rc == FS_OK && !__atomic_load_n(&w->cancel, __ATOMIC_RELAXED))
+        w->rc = fs_ingest_finish(w->p);
+    return NULL;
+}
+
+/* Appends the second half's rejects (numbered from its own line 1) to the
+ * rejects file, renumbered: its line 1 is line `first` of the file. */
+static int ingest_move_rejects(FILE *from, FILE *to, uint64_t first)
+{
+    if (fflush(from) != 0 || fseek(from, 0, SEEK_SET) != 0)
+        return FS_E_IO;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = FS_OK;
+    while ((n = getline(&line, &cap, from)) > 0) {
+        char *tab = memchr(line, '\t', (size_t)n);
+        unsigned long long ln = strtoull(line, NULL, 10);
+        if (!tab || fprintf(to, "%llu", ln + first - 1) < 0 ||
+            fwrite(tab, 1, (size_t)(n - (tab - line)), to) != (size_t)(n - (tab - line))) {
+            rc = FS_E_IO;
+            break;
+        }
+    }
+    free(line);
+    return rc;
+}
+
+/* The first line break at or after `at` (its offset + 1), or 0 if none
+ * before `end`. */
+static uint64_t ingest_line_after(int fd, uint64_t at, uint64_t end)
+{
+    char b[4096];
+    while (at < end) {
+        ssize_t n = pread(fd, b, sizeof b, (off_t)at);
+        if (n <= 0)
+            return 0;
+        const char *nl = memchr(b, '\n', (size_t)n);
+        if (nl)
+            return at + (uint64_t)(nl - b) + 1;
+        at += (uint64_t)n;
+    }
+    return 0;
+}
+
 int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_ingest_opts *opts,
                    fs_ingest_result *result)
 {
@@ -176,12 +482,18 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
     pthread_mutex_lock(&s->mu);
     int rc;
     fs_strbuf err = {0};
-    fs_batch rows = {0};
-    fs_ingest_report rep;
-    fs_ingest_report_init(&rep);
-    fs_ingest_parser *p = NULL;
     FILE *rejects = NULL;
     int fd = -1;
+    ingest_writer wr = {0};
+    ingest_worker a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    fs_ingest_report_init(&a.rep);
+    fs_ingest_report_init(&b.rep);
+    fs_engine_stream *stream = NULL;
+    pthread_t bth;
+    int b_running = 0;
+    size_t part_rows = (size_t)ingest_env("FSTORE_INGEST_PART_ROWS", INGEST_PART_ROWS);
 
     const fs_source_def *src = fs_reg_source(s->cat.reg, source);
     if (!src) {
@@ -218,76 +530,166 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
     po.tf = o.tf;
     po.on_reject = rejects ? write_reject : NULL;
     po.reject_ctx = rejects;
-    if ((rc = fs_ingest_batch_init(&rows, src)) != FS_OK ||
-        (rc = fs_ingest_begin(&p, s->cat.reg, src, (fs_ingest_format)fmt, &po, &rows, &rep, &err)) != FS_OK)
-        goto out;
-    /* Read in pieces: the parser takes lines cut anywhere. */
-    enum { PIECE = 1 << 20 };
-    char *buf = malloc(PIECE);
-    if (!buf) {
-        rc = FS_E_NOMEM;
-        goto out;
-    }
     struct stat st;
-    uint64_t total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, done = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, PIECE);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fs_sb_printf(&err, "cannot read %s: %s", path, strerror(errno));
+    int regular = fd != STDIN_FILENO && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    uint64_t total = regular ? (uint64_t)st.st_size : 0;
+    /* A small file needs no part-sized buffer (a CSV row takes 40 bytes or more). */
+    size_t guess = total ? (size_t)(total / 40) + 1024 : 0;
+    if ((rc = ingest_worker_init(&a, s, source, src, fd, part_rows, guess)) != FS_OK ||
+        (rc = fs_ingest_begin(&a.p, s->cat.reg, src, (fs_ingest_format)fmt, &po, a.buf[0], &a.rep,
+                              &err)) != FS_OK)
+        goto out;
+    a.stream = &stream;
+    a.to = regular ? total : UINT64_MAX;
+
+    /* Two halves at once: the first half's parser reads the header (in its
+     * first slice), then a clone of it takes the second half. */
+    uint64_t split = ingest_env("FSTORE_INGEST_SPLIT_BYTES", INGEST_SPLIT_BYTES);
+    uint64_t mid = regular && total >= split ? ingest_line_after(fd, total / 2, total) : 0;
+    if (mid && mid < total) {
+        a.to = 32 << 10;
+        if ((rc = ingest_run(&a, &o, total, NULL)) != FS_OK)
+            goto parsed;
+        if ((rc = ingest_worker_init(&b, s, source, src, fd, part_rows, 0)) != FS_OK)
+            goto parsed;
+        fs_ingest_options pb = po;
+        if (rejects && !(pb.reject_ctx = b.rejects = tmpfile())) {
+            fs_sb_printf(&err, "cannot create a temporary file: %s", strerror(errno));
             rc = FS_E_IO;
-            break;
+            goto parsed;
         }
-        if (n == 0) {
-            rc = fs_ingest_finish(p);
-            if (rc == FS_OK && o.progress)
-                o.progress(o.progress_ctx, done, total, rep.rows_ok);
-            break;
+        b.p = fs_ingest_clone(a.p, &pb, b.buf[0], &b.rep, &b.err);
+        if (b.p) { /* the header is read: split */
+            fs_ingest_set_position(b.p, 1, mid);
+            b.stream = &stream;
+            b.from = mid;
+            b.to = total;
+            b.part_base = INGEST_SECOND_HALF;
+            if (!stream &&
+                (rc = fs_engine_stream_begin(s->engine, source, source_interval, s, &stream, &err)) != FS_OK)
+                goto parsed;
+            if (pthread_create(&bth, NULL, ingest_second_half, &b) == 0)
+                b_running = 1;
         }
-        if ((rc = fs_ingest_feed(p, buf, (size_t)n)) != FS_OK)
-            break;
-        done += (uint64_t)n;
-        if (o.progress)
-            o.progress(o.progress_ctx, done, total, rep.rows_ok);
+        a.from = a.to;
+        a.to = b_running ? mid : total;
+        a.done = 0;
+        rc = ingest_run(&a, &o, total, b_running ? &b : NULL);
+        if (b_running && rc == FS_OK && fs_ingest_pending(a.p)) {
+            /* The halves met inside a quoted field: read the second half
+             * again, in order, after the first. */
+            __atomic_store_n(&b.cancel, 1, __ATOMIC_RELAXED);
+            pthread_join(bth, NULL);
+            b_running = 0;
+            fs_engine_stream_drop_parts(stream, INGEST_SECOND_HALF);
+            a.from = mid;
+            a.to = total;
+            rc = ingest_run(&a, &o, total, NULL);
+            b.rc = FS_OK;
+            b.rep.rows_ok = b.rep.rows_rejected = 0;
+            b.buf[b.cur]->n = 0;
+            if (b.rejects) {
+                fclose(b.rejects);
+                b.rejects = NULL;
+            }
+        }
+        if (rc == FS_OK)
+            rc = fs_ingest_finish(a.p);
+        if (b_running) {
+            if (rc != FS_OK)
+                __atomic_store_n(&b.cancel, 1, __ATOMIC_RELAXED);
+            pthread_join(bth, NULL);
+            b_running = 0;
+            if (rc == FS_OK && b.rc != FS_OK) {
+                rc = b.rc;
+                fs_sb_puts(&err, fs_sb_str(&b.err));
+            }
+            if (rc == FS_OK && rejects && b.rejects &&
+                ingest_move_rejects(b.rejects, rejects, fs_ingest_next_line(a.p)) != FS_OK) {
+                fs_sb_printf(&err, "cannot write rejects file %s", o.rejects_path);
+                rc = FS_E_IO;
+            }
+        }
+    } else {
+        /* In order, one parser, a second thread encoding the previous part. */
+        a.writer = &wr;
+        rc = ingest_run(&a, &o, total, NULL);
+        if (rc == FS_OK)
+            rc = fs_ingest_finish(a.p);
+        int wrc = ingest_writer_wait(&wr);
+        ingest_writer_stop(&wr);
+        if (wrc != FS_OK) { /* the writer's failure explains the main loop's too */
+            if (rc == FS_OK || rc == wrc)
+                fs_sb_puts(&err, fs_sb_str(&wr.err));
+            if (rc == FS_OK)
+                rc = wrc;
+        }
+        a.writer = NULL;
     }
-    free(buf);
-    if (rc != FS_OK)
-        goto out;
-    result->rows_ok = rep.rows_ok;
-    result->rows_rejected = rep.rows_rejected;
-    if (rejects && fclose(rejects) != 0) {
+parsed:
+    fs_sb_puts(&err, fs_sb_str(&a.err));
+    if (rc == FS_OK && o.progress)
+        o.progress(o.progress_ctx, regular ? total : a.done, total, a.rep.rows_ok + b.rep.rows_ok);
+    if (rc == FS_OK) {
+        result->rows_ok = a.rep.rows_ok + b.rep.rows_ok;
+        result->rows_rejected = a.rep.rows_rejected + b.rep.rows_rejected;
+        if (rejects && fclose(rejects) != 0) {
+            rejects = NULL;
+            fs_sb_printf(&err, "cannot write rejects file %s: %s", o.rejects_path, strerror(errno));
+            rc = FS_E_IO;
+        }
         rejects = NULL;
-        fs_sb_printf(&err, "cannot write rejects file %s: %s", o.rejects_path, strerror(errno));
-        rc = FS_E_IO;
-        goto out;
     }
-    rejects = NULL;
-    if (rows.n) { /* one file, one commit: all its good rows or none */
-        fs_batch *owned = malloc(sizeof *owned);
-        if (!owned) {
-            rc = FS_E_NOMEM;
-        } else { /* the engine takes the rows: held once, not copied */
-            *owned = rows;
-            memset(&rows, 0, sizeof rows);
-            rc = fs_engine_commit_owned(s->engine, source, owned, &result->seq, &err);
+    fs_batch *last = a.buf[a.cur];
+    if (rc == FS_OK && !stream && last->n >= INGEST_STREAM_MIN_ROWS)
+        rc = fs_engine_stream_begin(s->engine, source, source_interval, s, &stream, &err);
+    if (rc == FS_OK && stream && a.rep.rows_ok + b.rep.rows_ok == 0) {
+        fs_engine_stream_abort(stream); /* every row rejected: nothing to commit */
+        stream = NULL;
+    }
+    int streamed = rc == FS_OK && stream;
+    if (streamed) {
+        /* one file, one commit: the record naming every part commits them all */
+        if (last->n)
+            rc = fs_engine_stream_add_part(stream, last, a.part_base + a.nparts++, &err);
+        if (rc == FS_OK && b.buf[0] && b.buf[b.cur]->n)
+            rc = fs_engine_stream_add_part(stream, b.buf[b.cur], b.part_base + b.nparts++, &err);
+        if (rc == FS_OK) {
+            rc = fs_engine_stream_commit(stream, &result->seq, &err);
+            stream = NULL;
         }
+    } else if (rc == FS_OK && last->n) {
+        /* a small file: one commit through the log; the engine takes the part */
+        a.buf[a.cur] = NULL;
+        rc = fs_engine_commit_owned(s->engine, source, last, &result->seq, &err);
     }
+    fs_engine_stream_abort(stream); /* after a failure: its parts go */
+    stream = NULL;
     if (rc != FS_OK)
         result->rows_ok = 0;
-    else if (fs_engine_rows_since_checkpoint(s->engine) >= CHECKPOINT_ROWS &&
-             fs_engine_checkpoint(s->engine, source_interval, s, &err) != FS_OK)
-        /* the commit is durable in the log; the checkpoint can be retried */
-        fprintf(stderr, "fstore: warning: checkpoint failed: %s\n", fs_sb_str(&err));
+    else if (streamed /* the manifest lists its files, the log forgets it */ ||
+             fs_engine_rows_since_checkpoint(s->engine) >= CHECKPOINT_ROWS) {
+        fs_strbuf cerr = {0};
+        if (fs_engine_checkpoint(s->engine, source_interval, s, &cerr) != FS_OK)
+            /* the commit is durable in the log; the checkpoint can be retried */
+            fprintf(stderr, "fstore: warning: checkpoint failed: %s\n", fs_sb_str(&cerr));
+        fs_sb_free(&cerr);
+    }
 out:
     if (rc != FS_OK)
         fs_store_fail(s, rc, fs_sb_str(&err));
     pthread_mutex_unlock(&s->mu);
     fs_sb_free(&err);
 cleanup:
-    fs_ingest_parser_free(p);
-    fs_ingest_report_free(&rep);
-    fs_batch_free(&rows);
+    if (b_running) {
+        __atomic_store_n(&b.cancel, 1, __ATOMIC_RELAXED);
+        pthread_join(bth, NULL);
+    }
+    ingest_writer_stop(&wr);
+    fs_sb_free(&wr.err);
+    fs_engine_stream_abort(stream);
+    ingest_worker_free(&a);
+    ingest_worker_free(&b);
     if (rejects)
         fclose(rejects);
     if (fd > STDIN_FILENO)

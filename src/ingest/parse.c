@@ -200,6 +200,14 @@ struct fs_ingest_parser {
     int64_t avail_ns;
     int key_cols[16];
     size_t n_keys;
+    uint8_t *is_key; /* per column: 1 for a join key */
+    /* The last good row's symbol and duration text: files repeat them row
+     * after row, so their checks run once per change, not once per row. */
+    char last_sym[24];
+    size_t last_sym_len;
+    char last_dur[32];
+    size_t last_dur_len;
+    int64_t last_dur_ns;
     int sym_col, tf_col, o_col, h_col, l_col, c_col, v_col, vwap_col, tbv_col;
 
     /* CSV header: field index -> column index (-1 skipped) */
@@ -363,6 +371,89 @@ static int parse_bool_text(const char *s, size_t n, int *v)
     return -1;
 }
 
+/* Fast paths for the common shapes of numbers in market data files. Each
+ * returns 1 with the value when it handles the text and 0 when the general
+ * parser (timeutil.c) must decide, which then gives the same value or the
+ * same error as always: the fast paths only take text whose meaning is
+ * unambiguous and compute exactly what the general parser computes. */
+
+static const double exact_p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* [-+]digits[.digits] with at most 19 digits whose integer m < 2^53 and at
+ * most 22 after the point: m / 10^k is then one correctly rounded IEEE
+ * division of two exact doubles, which is the correctly rounded value of
+ * the decimal, the same double strtod returns (Clinger's fast path). */
+static int fast_double(const char *s, size_t n, double *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    uint64_t m = 0;
+    size_t digits = 0, frac = 0;
+    while (i < n && (unsigned)(s[i] - '0') < 10) {
+        m = m * 10 + (uint64_t)(s[i++] - '0');
+        digits++;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && (unsigned)(s[i] - '0') < 10) {
+            m = m * 10 + (uint64_t)(s[i++] - '0');
+            digits++;
+            frac++;
+        }
+    }
+    if (i != n || digits == 0 || digits > 19 || frac > 22 || m > (UINT64_C(1) << 53))
+        return 0;
+    double v = (double)m / exact_p10[frac];
+    *out = neg ? -v : v;
+    return 1;
+}
+
+/* [-+]digits, at most 18 of them (no overflow). */
+static int fast_int64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (i == n || n - i > 18)
+        return 0;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        if ((unsigned)(s[i] - '0') >= 10)
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return 1;
+}
+
+/* An epoch number of 1 to 18 digits, unit by magnitude as fs_parse_time()
+ * reads it (< 1e11 seconds, < 1e14 ms, < 1e17 us, else ns), when the result
+ * is in range. */
+static int fast_epoch(const char *s, size_t n, int64_t *out)
+{
+    if (n == 0 || n > 18)
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned)(s[i] - '0') >= 10)
+            return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    uint64_t mult = v < UINT64_C(100000000000)         ? 1000000000u
+                    : v < UINT64_C(100000000000000)    ? 1000000u
+                    : v < UINT64_C(100000000000000000) ? 1000u
+                                                       : 1u;
+    if (v > (uint64_t)INT64_MAX / mult)
+        return 0;
+    *out = (int64_t)(v * mult);
+    return 1;
+}
+
 /* Stages column `c` from text; `quoted` tells "" (an empty string) from an
  * empty field (null). Returns 0 or -1 with the reason set. */
 static int stage_text(fs_ingest_parser *p, int c, const char *s, size_t n, int quoted)
@@ -381,10 +472,12 @@ static int stage_text(fs_ingest_parser *p, int c, const char *s, size_t n, int q
     }
     switch (cd->type) {
     case FS_COL_INT64:
-        if (fs_parse_int64(s, n, &v->i) != FS_OK)
+        if (!fast_int64(s, n, &v->i) && fs_parse_int64(s, n, &v->i) != FS_OK)
             return whyq(p, c, "not an integer", s, n);
         break;
     case FS_COL_FLOAT64:
+        if (fast_double(s, n, &v->f))
+            break; /* finite */
         if (fs_parse_double(s, n, &v->f) != FS_OK)
             return whyq(p, c, "not a number", s, n);
         if (!isfinite(v->f))
@@ -399,7 +492,7 @@ static int stage_text(fs_ingest_parser *p, int c, const char *s, size_t n, int q
     }
     case FS_COL_TIMESTAMP: {
         char msg[160];
-        if (fs_parse_time(s, n, &v->i, msg, sizeof msg) != FS_OK)
+        if (!fast_epoch(s, n, &v->i) && fs_parse_time(s, n, &v->i, msg, sizeof msg) != FS_OK)
             return why(p, c, "%s", msg);
         break;
     }
@@ -495,13 +588,6 @@ static void stage_clear(fs_ingest_parser *p)
     }
 }
 
-static int is_key_col(const fs_ingest_parser *p, int c)
-{
-    for (size_t k = 0; k < p->n_keys; k++)
-        if (p->key_cols[k] == c)
-            return 1;
-    return 0;
-}
 
 static void fmt_num(char *buf, size_t n, double v)
 {
@@ -516,7 +602,7 @@ static int check_row(fs_ingest_parser *p, int64_t *event_ts)
         int c = (int)ci;
         const fs_column_def *cd = &src->columns[ci];
         staged *v = &p->st[ci];
-        if (is_key_col(p, c)) {
+        if (p->is_key[ci]) {
             if (!v->valid || (vtype_of(cd->type) == FS_VT_STRING && v->slen == 0))
                 return why(p, c, "empty join key (the entity key needs it)");
             if (vtype_of(cd->type) == FS_VT_STRING && memchr(v->s, ':', v->slen))
@@ -541,8 +627,13 @@ static int check_row(fs_ingest_parser *p, int64_t *event_ts)
                 return why(p, c, "%s is above the maximum %s", a, b);
             }
         }
-        if (p->is_candles && c == p->sym_col && !fs_ingest_symbol_ok(v->s, v->slen))
-            return whyq(p, c, "not a symbol (2 to 20 characters A-Z 0-9)", v->s, v->slen);
+        if (p->is_candles && c == p->sym_col &&
+            !(v->slen == p->last_sym_len && memcmp(v->s, p->last_sym, v->slen) == 0)) {
+            if (!fs_ingest_symbol_ok(v->s, v->slen))
+                return whyq(p, c, "not a symbol (2 to 20 characters A-Z 0-9)", v->s, v->slen);
+            memcpy(p->last_sym, v->s, v->slen); /* at most 20 bytes: checked */
+            p->last_sym_len = v->slen;
+        }
     }
 
     /* available_after */
@@ -552,10 +643,19 @@ static int check_row(fs_ingest_parser *p, int64_t *event_ts)
         char msg[160];
         if (!v->valid)
             return why(p, p->avail_col, "missing duration");
-        if (fs_parse_duration(v->s, v->slen, &after, msg, sizeof msg) != FS_OK)
-            return why(p, p->avail_col, "not a duration: %s", msg);
-        if (p->is_candles && after <= 0)
-            return whyq(p, p->avail_col, "a candle's timeframe must be positive", v->s, v->slen);
+        if (v->slen && v->slen == p->last_dur_len && memcmp(v->s, p->last_dur, v->slen) == 0) {
+            after = p->last_dur_ns;
+        } else {
+            if (fs_parse_duration(v->s, v->slen, &after, msg, sizeof msg) != FS_OK)
+                return why(p, p->avail_col, "not a duration: %s", msg);
+            if (p->is_candles && after <= 0)
+                return whyq(p, p->avail_col, "a candle's timeframe must be positive", v->s, v->slen);
+            if (v->slen <= sizeof p->last_dur) {
+                memcpy(p->last_dur, v->s, v->slen);
+                p->last_dur_len = v->slen;
+                p->last_dur_ns = after;
+            }
+        }
     }
 
     if (p->is_candles) {
@@ -1258,7 +1358,10 @@ int fs_ingest_begin(fs_ingest_parser **pp, const fs_registry *reg, const fs_sour
             BAD("the kline format needs the symbol and the tf as options (the file has neither)");
     }
     p->st = calloc(src->n_columns ? src->n_columns : 1, sizeof *p->st);
-    if (!p->st) {
+    p->is_key = calloc(src->n_columns ? src->n_columns : 1, 1);
+    for (size_t k = 0; p->is_key && k < p->n_keys; k++)
+        p->is_key[p->key_cols[k]] = 1;
+    if (!p->st || !p->is_key) {
         rc = FS_E_NOMEM;
         goto fail;
     }
@@ -1328,6 +1431,75 @@ int fs_ingest_finish(fs_ingest_parser *p)
     return rc;
 }
 
+int fs_ingest_set_output(fs_ingest_parser *p, fs_batch *out)
+{
+    if (!p || !out || out->ncols != p->out->ncols)
+        return FS_E_INVAL;
+    for (size_t c = 0; c < out->ncols; c++)
+        if (out->cols[c].type != p->out->cols[c].type)
+            return FS_E_INVAL;
+    p->out = out;
+    p->base_rows = out->n;
+    return FS_OK;
+}
+
+fs_ingest_parser *fs_ingest_clone(const fs_ingest_parser *p, const fs_ingest_options *opt,
+                                  fs_batch *out, fs_ingest_report *rep, fs_strbuf *err)
+{
+    if (!p || !out || !rep || p->status || p->stopped || !p->header_done || p->first_record ||
+        out->ncols != p->out->ncols)
+        return NULL;
+    fs_ingest_parser *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *p;
+    size_t nc = p->src->n_columns ? p->src->n_columns : 1;
+    c->opt = opt ? *opt : p->opt;
+    c->name = c->opt.name ? c->opt.name : "<input>";
+    c->out = out;
+    c->rep = rep;
+    c->err = err;
+    c->base_rows = out->n;
+    c->base_ok = rep->rows_ok;
+    if (c->opt.max_reasons && !rep->max_reasons)
+        rep->max_reasons = c->opt.max_reasons;
+    c->fmap = NULL;
+    c->st = calloc(nc, sizeof *c->st);
+    c->is_key = malloc(nc);
+    if (p->fmap && (c->fmap = malloc((p->n_fmap ? p->n_fmap : 1) * sizeof *c->fmap)))
+        memcpy(c->fmap, p->fmap, p->n_fmap * sizeof *c->fmap);
+    if (c->is_key)
+        memcpy(c->is_key, p->is_key, nc);
+    c->fields = NULL;
+    c->n_fields = c->cap_fields = 0;
+    c->scratch = NULL;
+    c->cap_scratch = 0;
+    c->why = (fs_strbuf){0};
+    c->why_col = NULL;
+    c->key = (fs_strbuf){0};
+    c->carry = NULL;
+    c->carry_len = c->carry_cap = 0;
+    c->line = 1;
+    c->bytes = 0;
+    c->status = 0;
+    c->stopped = 0;
+    if (!c->st || !c->is_key || (p->fmap && !c->fmap)) {
+        fs_ingest_parser_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void fs_ingest_set_position(fs_ingest_parser *p, uint64_t line, uint64_t bytes)
+{
+    p->line = line;
+    p->bytes = bytes;
+}
+
+uint64_t fs_ingest_next_line(const fs_ingest_parser *p) { return p->line; }
+
+size_t fs_ingest_pending(const fs_ingest_parser *p) { return p->carry_len; }
+
 void fs_ingest_parser_free(fs_ingest_parser *p)
 {
     if (!p)
@@ -1335,6 +1507,7 @@ void fs_ingest_parser_free(fs_ingest_parser *p)
     if (p->st)
         stage_clear(p);
     free(p->st);
+    free(p->is_key);
     free(p->fmap);
     free(p->fields);
     free(p->scratch);

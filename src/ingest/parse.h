@@ -129,6 +129,31 @@ int fs_ingest_feed(fs_ingest_parser *p, const char *data, size_t len);
 int fs_ingest_finish(fs_ingest_parser *p);
 void fs_ingest_parser_free(fs_ingest_parser *p);
 
+/* Sends the rows of later lines to `out` (the same columns) instead: a large
+ * file is parsed into parts that the caller writes out and reuses. Rows
+ * already appended to the previous batch are the caller's from now on (a
+ * later file-level failure removes only rows of `out`; the caller discards
+ * the earlier parts itself). FS_OK, or FS_E_INVAL when the columns differ. */
+int fs_ingest_set_output(fs_ingest_parser *p, fs_batch *out);
+
+/* Parsing one file in two halves at once. fs_ingest_clone makes a second
+ * parser in the state `p` is in between records once it has read the
+ * file's header (for CSV the column map; for every format the first-line
+ * checks): fed the text that starts at a record boundary after the header,
+ * it produces exactly the rows `p` would, into `out` with report `rep` and
+ * options `opt` (its own reject callback). NULL when `p` has not read a
+ * header yet or failed, or out of memory. */
+fs_ingest_parser *fs_ingest_clone(const fs_ingest_parser *p, const fs_ingest_options *opt,
+                                  fs_batch *out, fs_ingest_report *rep, fs_strbuf *err);
+/* Where the next text fed starts: its line number (for rejects and
+ * messages) and byte offset in the file (for messages). */
+void fs_ingest_set_position(fs_ingest_parser *p, uint64_t line, uint64_t bytes);
+/* The line number where the next record starts, and the bytes of an
+ * incomplete record held back until more text comes (0 when everything fed
+ * ended at a record boundary). */
+uint64_t fs_ingest_next_line(const fs_ingest_parser *p);
+size_t fs_ingest_pending(const fs_ingest_parser *p);
+
 /* 1 if `s` is a valid candles symbol: 2 to 20 characters of A-Z and 0-9. */
 int fs_ingest_symbol_ok(const char *s, size_t len);
 

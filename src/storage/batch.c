@@ -17,22 +17,36 @@
 
 #include "fstore.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-static int grow(fs_batch *b, size_t need)
+/* Large column arrays ask for transparent huge pages: a batch of a million
+ * rows is ~100 MB, and first-touching it in 4 KiB pages cost more than
+ * parsing the rows (page faults are dear under virtualization). A hint:
+ * ignored where THP is off. */
+static void huge_hint(void *p, size_t bytes)
 {
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
+    enum { HUGE = 2 << 20 };
+    if (bytes < 2 * (size_t)HUGE)
+        return;
+    uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
+/* Capacity for exactly `cap` rows (cap >= b->n). */
+static int resize(fs_batch *b, size_t cap)
+{
 #define GROW(ptr)                                                                                 \
     do {                                                                                          \
         void *p_ = realloc((ptr), cap * sizeof *(ptr));                                           \
         if (!p_)                                                                                  \
             return -1;                                                                            \
         (ptr) = p_;                                                                               \
+        huge_hint(p_, cap * sizeof *(ptr));                                                       \
     } while (0)
     GROW(b->entity);
     GROW(b->entity_len);
@@ -55,6 +69,21 @@ static int grow(fs_batch *b, size_t need)
 #undef GROW
     b->cap = cap;
     return 0;
+}
+
+static int grow(fs_batch *b, size_t need)
+{
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    return resize(b, cap);
+}
+
+int fs_batch_reserve(fs_batch *b, size_t rows)
+{
+    return rows <= b->cap ? FS_OK : resize(b, rows) ? FS_E_NOMEM : FS_OK;
 }
 
 int fs_batch_init(fs_batch *b, const fs_colspec *cols, size_t ncols)
@@ -153,12 +182,17 @@ void fs_batch_set_bool(fs_batch *b, size_t col, size_t row, int v)
 
 int fs_batch_set_str(fs_batch *b, size_t col, size_t row, const char *s, size_t len)
 {
-    const char *copy = fs_arena_strndup(&b->arena, s, len);
-    if (!copy)
+    fs_column *c = &b->cols[col];
+    const char *copy;
+    /* Symbols, timeframes and labels repeat row after row: share the
+     * previous row's copy when it is the same string. */
+    if (row && c->valid[row - 1] && c->slen[row - 1] == len && memcmp(c->s[row - 1], s, len) == 0)
+        copy = c->s[row - 1];
+    else if (!(copy = fs_arena_strndup(&b->arena, s, len)))
         return -1;
-    b->cols[col].s[row] = copy;
-    b->cols[col].slen[row] = (uint32_t)len;
-    b->cols[col].valid[row] = 1;
+    c->s[row] = copy;
+    c->slen[row] = (uint32_t)len;
+    c->valid[row] = 1;
     return 0;
 }
 
@@ -190,6 +224,36 @@ int fs_batch_copy_row(fs_batch *dst, const fs_batch *src, size_t row)
         }
     }
     return 0;
+}
+
+int fs_batch_append_shared(fs_batch *dst, const fs_batch *src)
+{
+    if (!src->n)
+        return FS_OK;
+    if (grow(dst, dst->n + src->n))
+        return FS_E_NOMEM;
+    size_t o = dst->n, n = src->n;
+#define CP(field) memcpy(dst->field + o, src->field, n * sizeof *src->field)
+    CP(entity);
+    CP(entity_len);
+    CP(event_ts);
+    CP(seq);
+    for (size_t c = 0; c < dst->ncols && c < src->ncols; c++) {
+        CP(cols[c].valid);
+        switch (src->cols[c].type) {
+        case FS_VT_INT64:
+        case FS_VT_TIMESTAMP: CP(cols[c].i64); break;
+        case FS_VT_FLOAT64: CP(cols[c].f64); break;
+        case FS_VT_BOOL: CP(cols[c].b); break;
+        case FS_VT_STRING:
+            CP(cols[c].s);
+            CP(cols[c].slen);
+            break;
+        }
+    }
+#undef CP
+    dst->n += n;
+    return FS_OK;
 }
 
 int fs_batch_col(const fs_batch *b, const char *name)

@@ -53,6 +53,9 @@ typedef struct {
 /* Creates an empty batch with these columns (names borrowed: keep them alive). */
 int fs_batch_init(fs_batch *b, const fs_colspec *cols, size_t ncols);
 void fs_batch_free(fs_batch *b);
+/* Makes room for `rows` rows in all (no growth, hence no copy, until
+ * then). FS_OK or FS_E_NOMEM. */
+int fs_batch_reserve(fs_batch *b, size_t rows);
 /* Drops all rows, keeps the columns and capacity. */
 void fs_batch_clear(fs_batch *b);
 
@@ -69,6 +72,12 @@ int fs_batch_set_str(fs_batch *b, size_t col, size_t row, const char *s, size_t 
 void fs_batch_pop_row(fs_batch *b);
 /* Appends row `row` of `src` (same columns) to `dst`, seq included. */
 int fs_batch_copy_row(fs_batch *dst, const fs_batch *src, size_t row);
+
+/* Appends every row of `src` (the same columns) to `dst`, seq included,
+ * sharing src's strings instead of copying them: src must outlive dst's use
+ * of them. A columnar copy, for views that are written out and dropped.
+ * FS_OK or FS_E_NOMEM. */
+int fs_batch_append_shared(fs_batch *dst, const fs_batch *src);
 
 /* Sorts rows by (entity, event_ts, seq): the order of chunk files, where
  * an as-of lookup is a binary search and a join is a merge. Stable. */

@@ -183,68 +183,157 @@ static void put_block(fs_wbuf *w, uint8_t codec, uint8_t flags, size_t n, const 
     fs_wbuf_free(&h);
 }
 
-/* Encodes int64 values with DOD and FOR, keeps the smaller in *best. */
+/* ---- exact encoded sizes --------------------------------------------------
+ * The codec of a block is the smallest candidate (ties: the first). Encoding
+ * every candidate to compare their lengths cost most of a checkpoint (Gorilla
+ * alone a third of it); these functions give the exact byte count each codec
+ * would write, so only the winner is encoded. They mirror deltadelta.c,
+ * bitpack.c and gorilla.c step by step; tests/test_chunk.c checks them
+ * against the real encoders. */
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint64_t zz64(uint64_t u) { return (u << 1) ^ (0 - (u >> 63)); }
+
+size_t fs_chunk_dod_size(const int64_t *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    size_t size = varint_len(fs_zigzag(v[0]));
+    if (n == 1)
+        return size;
+    uint64_t prev = (uint64_t)v[1], delta = prev - (uint64_t)v[0];
+    size += varint_len(zz64(delta));
+    for (size_t f = 2; f < n; f += FS_FRAME) {
+        size_t cnt = n - f < FS_FRAME ? n - f : FS_FRAME;
+        uint64_t all = 0;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t cur = (uint64_t)v[f + i], d = cur - prev;
+            all |= zz64(d - delta);
+            delta = d;
+            prev = cur;
+        }
+        size += 1 + (cnt * fs_bits_needed(all) + 7) / 8;
+    }
+    return size;
+}
+
+size_t fs_chunk_for_size(const int64_t *v, size_t n)
+{
+    size_t size = 0;
+    for (size_t f = 0; f < n; f += FS_FRAME) {
+        size_t cnt = n - f < FS_FRAME ? n - f : FS_FRAME;
+        int64_t mn = v[f], mx = v[f];
+        for (size_t i = 1; i < cnt; i++) {
+            mn = v[f + i] < mn ? v[f + i] : mn;
+            mx = v[f + i] > mx ? v[f + i] : mx;
+        }
+        size += varint_len(fs_zigzag(mn)) + 1 +
+                (cnt * fs_bits_needed((uint64_t)mx - (uint64_t)mn) + 7) / 8;
+    }
+    return size;
+}
+
+size_t fs_chunk_gorilla_size(const double *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    uint64_t prev = f64_bits(v[0]), bits = 64;
+    unsigned wlead = 0, wlen = 0;
+    for (size_t k = 1; k < n; k++) {
+        uint64_t cur = f64_bits(v[k]), x = cur ^ prev;
+        prev = cur;
+        if (x == 0) {
+            bits += 1;
+            continue;
+        }
+        unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
+        unsigned len = 64 - lead - trail;
+        if (wlen && lead >= wlead && trail >= 64 - wlead - wlen && wlen <= len + 12) {
+            bits += 2 + wlen;
+        } else {
+            bits += 14 + len;
+            wlead = lead;
+            wlen = len;
+        }
+    }
+    return (size_t)((bits + 7) / 8);
+}
+
+/* Encodes int64 values with the smaller of DOD and FOR (dod_first: DOD wins
+ * ties) into *best. */
 static int pick_i64(const int64_t *v, size_t n, int dod_first, fs_wbuf *best, uint8_t *codec)
 {
-    fs_wbuf a = {0}, b = {0};
-    int rc = fs_dod_encode(v, n, &a);
+    size_t a = fs_chunk_dod_size(v, n), b = fs_chunk_for_size(v, n);
+    int take_dod = dod_first ? a <= b : a < b;
+    *best = (fs_wbuf){0};
+    int rc = take_dod ? fs_dod_encode(v, n, best) : fs_for_encode(v, n, best);
     if (rc == FS_OK)
-        rc = fs_for_encode(v, n, &b);
-    if (rc == FS_OK && (fs_wbuf_status(&a) || fs_wbuf_status(&b)))
-        rc = FS_E_NOMEM;
+        rc = fs_wbuf_status(best);
     if (rc != FS_OK) {
-        fs_wbuf_free(&a);
-        fs_wbuf_free(&b);
+        fs_wbuf_free(best);
         return rc;
     }
-    int take_dod = dod_first ? a.len <= b.len : a.len < b.len;
-    if (take_dod) {
-        *best = a;
-        *codec = C_DOD;
-        fs_wbuf_free(&b);
-    } else {
-        *best = b;
-        *codec = C_FOR;
-        fs_wbuf_free(&a);
-    }
+    *codec = take_dod ? C_DOD : C_FOR;
     return FS_OK;
 }
 
-/* Encodes doubles with DECIMAL (when it applies) and GORILLA, keeps the
- * smaller. */
+/* Encodes doubles with DECIMAL when it applies and is not larger than
+ * GORILLA, else with GORILLA. */
 static int pick_f64(const double *v, size_t n, fs_wbuf *best, uint8_t *codec)
 {
-    fs_wbuf a = {0}, b = {0};
+    fs_wbuf a = {0};
     int rd = fs_decimal_encode(v, n, &a);
     if (rd != FS_OK && rd != FS_E_INVAL) {
         fs_wbuf_free(&a);
         return rd;
     }
-    int rc = fs_gorilla_encode(v, n, &b);
-    if (rc == FS_OK && (fs_wbuf_status(&a) || fs_wbuf_status(&b)))
-        rc = FS_E_NOMEM;
-    if (rc != FS_OK) {
+    if (rd == FS_OK && (rd = fs_wbuf_status(&a)) != FS_OK) {
         fs_wbuf_free(&a);
-        fs_wbuf_free(&b);
-        return rc;
+        return rd;
     }
-    if (rd == FS_OK && a.len <= b.len) {
+    if (rd == FS_OK && a.len <= fs_chunk_gorilla_size(v, n)) {
         *best = a;
         *codec = C_DECIMAL;
-        fs_wbuf_free(&b);
-    } else {
-        *best = b;
-        *codec = C_GORILLA;
-        fs_wbuf_free(&a);
+        return FS_OK;
     }
+    fs_wbuf_free(&a);
+    *best = (fs_wbuf){0};
+    int rc = fs_gorilla_encode(v, n, best);
+    if (rc == FS_OK)
+        rc = fs_wbuf_status(best);
+    if (rc != FS_OK) {
+        fs_wbuf_free(best);
+        return rc;
+    }
+    *codec = C_GORILLA;
     return FS_OK;
 }
 
+/* The rows to write: rows idx[0..n) of a batch, in that order (idx NULL:
+ * rows 0..n). Checkpoints and streamed ingest pass an index instead of
+ * copying the rows into a sorted batch of their own. */
+typedef struct {
+    const fs_batch *b;
+    const uint32_t *idx;
+    size_t n;
+} rview;
+
+static inline size_t at(const rview *v, size_t i) { return v->idx ? v->idx[i] : i; }
+
 /* Scratch arrays for one segment, sized for the largest entity. */
 typedef struct {
-    int64_t *i64;
+    int64_t *i64, *ts, *seq;
     double *f64;
-    uint8_t *u8;
+    uint8_t *u8, *valid;
     const char **s;
     uint32_t *slen;
 } scratch;
@@ -252,24 +341,30 @@ typedef struct {
 static void scratch_free(scratch *s)
 {
     free(s->i64);
+    free(s->ts);
+    free(s->seq);
     free(s->f64);
     free(s->u8);
+    free(s->valid);
     free(s->s);
     free(s->slen);
 }
 
 /* Writes the values block (and the validity block when needed) of column
- * `col` for rows [r0, r0 + n). */
-static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scratch *s)
+ * `col` for view rows [r0, r0 + n). */
+static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t r0, size_t n,
+                      scratch *s)
 {
-    const uint8_t *valid = col->valid + r0;
+    uint8_t *valid = s->valid;
     size_t first = n, nvalid = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        valid[i] = col->valid[at(rv, r0 + i)];
         if (valid[i]) {
             if (first == n)
                 first = i;
             nvalid++;
         }
+    }
     uint8_t flags = nvalid < n ? F_VALIDITY : 0, codec = 0;
     uint64_t min = 0, max = 0;
     fs_wbuf p = {0};
@@ -278,14 +373,12 @@ static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scr
     switch (col->type) {
     case FS_VT_INT64:
     case FS_VT_TIMESTAMP: {
-        int64_t prev = first < n ? col->i64[r0 + first] : 0, mn = INT64_MAX, mx = INT64_MIN;
+        int64_t prev = first < n ? col->i64[at(rv, r0 + first)] : 0, mn = INT64_MAX, mx = INT64_MIN;
         for (size_t i = 0; i < n; i++) {
             if (valid[i]) {
-                prev = col->i64[r0 + i];
-                if (prev < mn)
-                    mn = prev;
-                if (prev > mx)
-                    mx = prev;
+                prev = col->i64[at(rv, r0 + i)];
+                mn = prev < mn ? prev : mn;
+                mx = prev > mx ? prev : mx;
             }
             s->i64[i] = prev;
         }
@@ -298,11 +391,11 @@ static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scr
         break;
     }
     case FS_VT_FLOAT64: {
-        double prev = first < n ? col->f64[r0 + first] : 0, mn = 0, mx = 0;
+        double prev = first < n ? col->f64[at(rv, r0 + first)] : 0, mn = 0, mx = 0;
         int seen = 0;
         for (size_t i = 0; i < n; i++) {
             if (valid[i]) {
-                prev = col->f64[r0 + i];
+                prev = col->f64[at(rv, r0 + i)];
                 if (!isnan(prev)) {
                     if (!seen || prev < mn)
                         mn = prev;
@@ -322,10 +415,10 @@ static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scr
         break;
     }
     case FS_VT_BOOL: {
-        uint8_t prev = first < n ? (col->b[r0 + first] != 0) : 0;
+        uint8_t prev = first < n ? (col->b[at(rv, r0 + first)] != 0) : 0;
         for (size_t i = 0; i < n; i++) {
             if (valid[i])
-                prev = col->b[r0 + i] != 0;
+                prev = col->b[at(rv, r0 + i)] != 0;
             s->u8[i] = prev;
         }
         codec = C_BOOL;
@@ -333,12 +426,12 @@ static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scr
         break;
     }
     case FS_VT_STRING: {
-        const char *prev = first < n ? col->s[r0 + first] : "";
-        uint32_t plen = first < n ? col->slen[r0 + first] : 0;
+        const char *prev = first < n ? col->s[at(rv, r0 + first)] : "";
+        uint32_t plen = first < n ? col->slen[at(rv, r0 + first)] : 0;
         for (size_t i = 0; i < n; i++) {
             if (valid[i]) {
-                prev = col->s[r0 + i];
-                plen = col->slen[r0 + i];
+                prev = col->s[at(rv, r0 + i)];
+                plen = col->slen[at(rv, r0 + i)];
             }
             s->s[i] = prev;
             s->slen[i] = plen;
@@ -370,71 +463,84 @@ static int put_column(fs_wbuf *w, const fs_column *col, size_t r0, size_t n, scr
 }
 
 /* Checks order, range and seq bound; FS_E_INVAL with the first bad row. */
-static int check_rows(const char *path, const fs_batch *b, const fs_chunk_meta *m, fs_strbuf *err)
+static int check_rows(const char *path, const rview *rv, const fs_chunk_meta *m, fs_strbuf *err)
 {
+    const fs_batch *b = rv->b;
     for (size_t c = 0; c < b->ncols; c++) {
         if (!b->cols[c].name || b->cols[c].type > FS_VT_TIMESTAMP) {
             say(err, "%s: column %zu has no name or an unknown type", path, c);
             return FS_E_INVAL;
         }
-        for (size_t i = 0; i < b->n; i++)
-            if (b->cols[c].valid[i] > 1 || (b->cols[c].type == FS_VT_BOOL && b->cols[c].b[i] > 1)) {
-                say(err, "%s: row %zu, column %s: flag not 0 or 1", path, i,
-                    b->cols[c].name);
+        const uint8_t *valid = b->cols[c].valid, *bv = b->cols[c].type == FS_VT_BOOL ? b->cols[c].b : NULL;
+        for (size_t i = 0; i < rv->n; i++) {
+            size_t r = at(rv, i);
+            if (valid[r] > 1 || (bv && bv[r] > 1)) {
+                say(err, "%s: row %zu, column %s: flag not 0 or 1", path, i, b->cols[c].name);
                 return FS_E_INVAL;
             }
+        }
     }
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->event_ts[i] < m->start || b->event_ts[i] >= m->end) {
+    for (size_t i = 0; i < rv->n; i++) {
+        size_t r = at(rv, i);
+        if (b->event_ts[r] < m->start || b->event_ts[r] >= m->end) {
             say(err, "%s: row %zu (entity %s): event_ts %lld outside the chunk range [%lld, %lld)",
-                path, i, b->entity[i], (long long)b->event_ts[i], (long long)m->start,
+                path, i, b->entity[r], (long long)b->event_ts[r], (long long)m->start,
                 (long long)m->end);
             return FS_E_INVAL;
         }
-        if (b->seq[i] > m->max_seq) {
-            say(err, "%s: row %zu (entity %s): seq %llu above the chunk's max_seq %llu",
-                path, i, b->entity[i], (unsigned long long)b->seq[i],
-                (unsigned long long)m->max_seq);
+        if (b->seq[r] > m->max_seq) {
+            say(err, "%s: row %zu (entity %s): seq %llu above the chunk's max_seq %llu", path, i,
+                b->entity[r], (unsigned long long)b->seq[r], (unsigned long long)m->max_seq);
             return FS_E_INVAL;
         }
         if (i == 0)
             continue;
-        int c = key_cmp(b->entity[i - 1], b->entity_len[i - 1], b->entity[i], b->entity_len[i]);
-        if (c == 0 && b->event_ts[i - 1] != b->event_ts[i])
-            c = b->event_ts[i - 1] < b->event_ts[i] ? -1 : 1;
-        if (c == 0 && b->seq[i - 1] > b->seq[i])
+        size_t q = at(rv, i - 1);
+        int c = b->entity[q] == b->entity[r] && b->entity_len[q] == b->entity_len[r]
+                    ? 0
+                    : key_cmp(b->entity[q], b->entity_len[q], b->entity[r], b->entity_len[r]);
+        if (c == 0 && b->event_ts[q] != b->event_ts[r])
+            c = b->event_ts[q] < b->event_ts[r] ? -1 : 1;
+        if (c == 0 && b->seq[q] > b->seq[r])
             c = 1;
         if (c > 0) {
-            say(err, "%s: rows not sorted by (entity, event_ts, seq) at row %zu (entity %s)",
-                path, i, b->entity[i]);
+            say(err, "%s: rows not sorted by (entity, event_ts, seq) at row %zu (entity %s)", path,
+                i, b->entity[r]);
             return FS_E_INVAL;
         }
     }
     return FS_OK;
 }
 
-static uint64_t raw_size(const fs_batch *b)
+static uint64_t raw_size(const rview *rv)
 {
+    const fs_batch *b = rv->b;
     uint64_t raw = 0;
-    for (size_t i = 0; i < b->n; i++)
-        raw += (uint64_t)b->entity_len[i] + 16;
+    for (size_t i = 0; i < rv->n; i++)
+        raw += (uint64_t)b->entity_len[at(rv, i)] + 16;
     for (size_t c = 0; c < b->ncols; c++) {
         const fs_column *col = &b->cols[c];
         switch (col->type) {
-        case FS_VT_BOOL: raw += b->n; break;
+        case FS_VT_BOOL: raw += rv->n; break;
         case FS_VT_STRING:
-            for (size_t i = 0; i < b->n; i++)
-                raw += col->valid[i] ? col->slen[i] : 0;
+            for (size_t i = 0; i < rv->n; i++) {
+                size_t r = at(rv, i);
+                raw += col->valid[r] ? col->slen[r] : 0;
+            }
             break;
-        default: raw += 8 * (uint64_t)b->n; break;
+        default: raw += 8 * (uint64_t)rv->n; break;
         }
     }
     return raw;
 }
 
-static int same_entity(const fs_batch *b, size_t i, size_t j)
+static int same_entity(const rview *rv, size_t i, size_t j)
 {
-    return key_cmp(b->entity[i], b->entity_len[i], b->entity[j], b->entity_len[j]) == 0;
+    const fs_batch *b = rv->b;
+    size_t x = at(rv, i), y = at(rv, j);
+    if (b->entity[x] == b->entity[y] && b->entity_len[x] == b->entity_len[y])
+        return 1; /* rows of one entity usually share the key's copy */
+    return key_cmp(b->entity[x], b->entity_len[x], b->entity[y], b->entity_len[y]) == 0;
 }
 
 typedef struct {
@@ -445,10 +551,47 @@ typedef struct {
     uint64_t max_seq;
 } widx;
 
-int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *meta,
-                   fs_strbuf *err)
+/* Writes a file that nothing names yet: straight to `path`, no temp file and
+ * no fsync; writeback starts at once, so the caller's later fdatasync finds
+ * little left to do. A failure removes the partial file. */
+static int write_direct(const char *path, const void *data, size_t len, fs_strbuf *err)
 {
-    if (!path || !rows || !meta || !meta->table) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        say(err, "cannot create %s: %s", path, strerror(e));
+        return e == ENOSPC || e == EDQUOT || e == EFBIG ? FS_E_NOSPACE : FS_E_IO;
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : ENOSPC;
+            say(err, "cannot write %s: %s", path, strerror(e));
+            close(fd);
+            unlink(path);
+            return e == ENOSPC || e == EDQUOT || e == EFBIG ? FS_E_NOSPACE : FS_E_IO;
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: errors show at the fdatasync */
+    if (close(fd) != 0) {
+        say(err, "cannot write %s: %s", path, strerror(errno));
+        unlink(path);
+        return FS_E_IO;
+    }
+    return FS_OK;
+}
+
+int fs_chunk_write_rows(const char *path, const fs_batch *rows, const uint32_t *idx, size_t nrows,
+                        const fs_chunk_meta *meta, int flags, fs_chunk_stats *stats,
+                        fs_strbuf *err)
+{
+    if (!path || !rows || !meta || !meta->table || (!idx && nrows > rows->n)) {
         say(err, "%s: fs_chunk_write: missing argument", path ? path : "(null)");
         return FS_E_INVAL;
     }
@@ -457,14 +600,15 @@ int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *
             (long long)meta->end);
         return FS_E_INVAL;
     }
-    int rc = check_rows(path, rows, meta, err);
+    rview rv = {rows, idx, nrows};
+    int rc = check_rows(path, &rv, meta, err);
     if (rc != FS_OK)
         return rc;
 
     /* Entities and the largest one, for the scratch arrays. */
     size_t nent = 0, maxrun = 0;
-    for (size_t i = 0, j; i < rows->n; i = j) {
-        for (j = i + 1; j < rows->n && same_entity(rows, i, j); j++)
+    for (size_t i = 0, j; i < rv.n; i = j) {
+        for (j = i + 1; j < rv.n && same_entity(&rv, i, j); j++)
             ;
         nent++;
         if (j - i > maxrun)
@@ -474,12 +618,16 @@ int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *
     widx *ix = calloc(nent ? nent : 1, sizeof *ix);
     size_t m = maxrun ? maxrun : 1;
     s.i64 = malloc(m * sizeof *s.i64);
+    s.ts = malloc(m * sizeof *s.ts);
+    s.seq = malloc(m * sizeof *s.seq);
     s.f64 = malloc(m * sizeof *s.f64);
     s.u8 = malloc(m);
+    s.valid = malloc(m);
     s.s = malloc(m * sizeof *s.s);
     s.slen = malloc(m * sizeof *s.slen);
     fs_wbuf w = {0};
-    if (!ix || !s.i64 || !s.f64 || !s.u8 || !s.s || !s.slen) {
+    uint64_t raw = raw_size(&rv);
+    if (!ix || !s.i64 || !s.ts || !s.seq || !s.f64 || !s.u8 || !s.valid || !s.s || !s.slen) {
         rc = FS_E_NOMEM;
         goto out;
     }
@@ -493,8 +641,8 @@ int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *
     fs_wbuf_u64(&w, (uint64_t)meta->start);
     fs_wbuf_u64(&w, (uint64_t)meta->end);
     fs_wbuf_u64(&w, meta->max_seq);
-    fs_wbuf_u64(&w, rows->n);
-    fs_wbuf_u64(&w, raw_size(rows));
+    fs_wbuf_u64(&w, rv.n);
+    fs_wbuf_u64(&w, raw);
     fs_wbuf_varint(&w, rows->ncols);
     for (size_t c = 0; c < rows->ncols; c++) {
         size_t nl = strlen(rows->cols[c].name);
@@ -508,45 +656,46 @@ int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *
 
     /* segments */
     size_t e = 0;
-    for (size_t i = 0, j; i < rows->n; i = j, e++) {
-        for (j = i + 1; j < rows->n && same_entity(rows, i, j); j++)
+    for (size_t i = 0, j; i < rv.n; i = j, e++) {
+        for (j = i + 1; j < rv.n && same_entity(&rv, i, j); j++)
             ;
         size_t n = j - i;
         widx *x = &ix[e];
-        x->key = rows->entity[i];
-        x->key_len = rows->entity_len[i];
+        size_t r0 = at(&rv, i);
+        x->key = rows->entity[r0];
+        x->key_len = rows->entity_len[r0];
         x->off = w.len;
         x->rows = n;
-        x->min_ts = rows->event_ts[i];
-        x->max_ts = rows->event_ts[j - 1];
         int64_t smin = INT64_MAX, smax = INT64_MIN;
-        for (size_t k = i; k < j; k++) {
-            if ((int64_t)rows->seq[k] < smin)
-                smin = (int64_t)rows->seq[k];
-            if ((int64_t)rows->seq[k] > smax)
-                smax = (int64_t)rows->seq[k];
-            if (rows->seq[k] > x->max_seq)
-                x->max_seq = rows->seq[k];
+        for (size_t k = 0; k < n; k++) {
+            size_t r = at(&rv, i + k);
+            s.ts[k] = rows->event_ts[r];
+            s.seq[k] = (int64_t)rows->seq[r];
+            smin = s.seq[k] < smin ? s.seq[k] : smin;
+            smax = s.seq[k] > smax ? s.seq[k] : smax;
+            if (rows->seq[r] > x->max_seq)
+                x->max_seq = rows->seq[r];
         }
+        x->min_ts = s.ts[0];
+        x->max_ts = s.ts[n - 1];
         fs_wbuf_varint(&w, x->key_len);
         fs_wbuf_bytes(&w, x->key, x->key_len);
         fs_wbuf_varint(&w, n);
 
         fs_wbuf p = {0};
         uint8_t codec;
-        if ((rc = pick_i64(rows->event_ts + i, n, 1, &p, &codec)) != FS_OK)
+        if ((rc = pick_i64(s.ts, n, 1, &p, &codec)) != FS_OK)
             goto out;
         put_block(&w, codec, F_MINMAX_I64, n, &p, (uint64_t)x->min_ts, (uint64_t)x->max_ts);
         fs_wbuf_free(&p);
         /* seq is uint64 but commit numbers stay far below 2^63; the codecs
          * work on the same bits either way (wrapping arithmetic). */
-        const int64_t *seq_bits = (const int64_t *)(const void *)(rows->seq + i);
-        if ((rc = pick_i64(seq_bits, n, 0, &p, &codec)) != FS_OK)
+        if ((rc = pick_i64(s.seq, n, 0, &p, &codec)) != FS_OK)
             goto out;
         put_block(&w, codec, F_MINMAX_I64, n, &p, (uint64_t)smin, (uint64_t)smax);
         fs_wbuf_free(&p);
         for (size_t c = 0; c < rows->ncols; c++)
-            if ((rc = put_column(&w, &rows->cols[c], i, n, &s)) != FS_OK)
+            if ((rc = put_column(&w, &rows->cols[c], &rv, i, n, &s)) != FS_OK)
                 goto out;
         x->len = w.len - x->off;
     }
@@ -575,8 +724,11 @@ int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *
     fs_wbuf_bytes(&w, MAGIC, MAGIC_LEN);
     if ((rc = fs_wbuf_status(&w)) != FS_OK)
         goto out;
-    rc = fs_write_file_atomic(path, w.data, w.len, err);
-    err = NULL; /* fs_write_file_atomic wrote its own message */
+    rc = flags & FS_CHUNK_NO_SYNC ? write_direct(path, w.data, w.len, err)
+                                  : fs_write_file_atomic(path, w.data, w.len, err);
+    err = NULL; /* the writer wrote its own message */
+    if (rc == FS_OK && stats)
+        *stats = (fs_chunk_stats){w.len, raw, rv.n, nent};
 out:
     if (rc == FS_E_NOMEM && err)
         say(err, "%s: out of memory writing chunk", path);
@@ -584,6 +736,16 @@ out:
     scratch_free(&s);
     free(ix);
     return rc;
+}
+
+int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *meta,
+                   fs_strbuf *err)
+{
+    if (!rows) {
+        say(err, "%s: fs_chunk_write: missing argument", path ? path : "(null)");
+        return FS_E_INVAL;
+    }
+    return fs_chunk_write_rows(path, rows, NULL, rows->n, meta, 0, NULL, err);
 }
 
 /* ------------------------------------------------------------------ */

@@ -51,6 +51,37 @@ typedef struct {
 int fs_chunk_write(const char *path, const fs_batch *rows, const fs_chunk_meta *meta,
                    fs_strbuf *err);
 
+/* Sizes, for compression-ratio reporting. raw_bytes estimates the rows
+ * uncompressed: per row the entity key length, 8 for event_ts, 8 for seq,
+ * 8 per int64/float64/timestamp cell, 1 per bool cell and the byte length of
+ * each string cell (nulls count as their type's width, strings as 0). */
+typedef struct {
+    uint64_t file_bytes;
+    uint64_t raw_bytes;
+    uint64_t rows;
+    uint64_t entities;
+} fs_chunk_stats;
+
+/* fs_chunk_write_rows flag: write `path` directly (no temp file, no rename,
+ * no fsync). For files that nothing names yet (the parts of a streamed
+ * commit): the caller makes them durable (fdatasync, then the directory)
+ * before anything refers to them. A failure removes the partial file. */
+#define FS_CHUNK_NO_SYNC 1
+
+/* As fs_chunk_write, for the rows idx[0..n) of `rows` in that order (idx
+ * NULL: rows 0..n), so a caller writes a sorted selection without copying
+ * it. `stats` (may be NULL) receives the file's sizes. */
+int fs_chunk_write_rows(const char *path, const fs_batch *rows, const uint32_t *idx, size_t n,
+                        const fs_chunk_meta *meta, int flags, fs_chunk_stats *stats,
+                        fs_strbuf *err);
+
+/* Exact byte counts that the DOD, FOR and GORILLA codecs would write for
+ * these values: the writer picks a block's codec from them and encodes only
+ * the winner. Exported for the tests that hold them to the encoders. */
+size_t fs_chunk_dod_size(const int64_t *v, size_t n);
+size_t fs_chunk_for_size(const int64_t *v, size_t n);
+size_t fs_chunk_gorilla_size(const double *v, size_t n);
+
 typedef struct fs_chunk fs_chunk;
 
 /* Opens and checks a chunk file: both magics, the version, the header CRC,
@@ -103,17 +134,6 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err);
  * it was empty). On failure the rows of the entities read before the bad
  * one stay in `out`. */
 int fs_chunk_read_all(fs_chunk *c, fs_batch *out, fs_strbuf *err);
-
-/* Sizes, for compression-ratio reporting. raw_bytes estimates the rows
- * uncompressed: per row the entity key length, 8 for event_ts, 8 for seq,
- * 8 per int64/float64/timestamp cell, 1 per bool cell and the byte length of
- * each string cell (nulls count as their type's width, strings as 0). */
-typedef struct {
-    uint64_t file_bytes;
-    uint64_t raw_bytes;
-    uint64_t rows;
-    uint64_t entities;
-} fs_chunk_stats;
 
 void fs_chunk_get_stats(const fs_chunk *c, fs_chunk_stats *out);
 

@@ -6,28 +6,42 @@
  *     record's sequence number becomes the commit's seq, stamped on its rows
  *     when they enter the head (and again at replay). Commits are serialized
  *     by `commit_mu`, so the head receives them in seq order.
- *  b) The head keeps every committed batch whole (rows never move, so a
+ *  b) The head keeps every batch it holds whole (rows never move, so a
  *     fs_row_ref stays valid) and, per table and entity, an index of row
- *     positions sorted by (event_ts, seq). A new row goes after every row
- *     with event_ts <= its own: its seq is the largest so far, so that keeps
- *     the order without comparing seqs. In-order ingest appends.
- *  c) An as-of read binary-searches the last row with event_ts <= t, then
+ *     positions sorted by (event_ts, seq), event_ts in an array of its own
+ *     (a binary search walks 8-byte keys, not 16-byte records). A committed
+ *     row goes after every indexed row with event_ts <= its own: its seq is
+ *     the largest so far, so that keeps the order without comparing seqs.
+ *     In-order ingest appends. Chunk files read later merge by (event_ts,
+ *     seq), see (g).
+ *  c) An as-of read binary-searches (branch-free) the last row with
+ *     event_ts <= t. When known_at is at least the entity's highest seq (the
+ *     usual "everything committed"), that row is the answer; otherwise it
  *     walks back to the first row visible at known_at: in (event_ts, seq)
  *     order that row has the greatest visible event_ts and, among equal
  *     event_ts, the greatest seq. The TTL bound is checked on it last.
  *  d) Readers take the read lock; the writer takes the write lock only to
  *     publish rows into the index, after the WAL made them durable.
- *  e) A WAL record is: varint 1 (record format), svarint commit time (ns),
- *     then the serialized batch (batch.c), so `fstore log` can list commits
- *     with their time without a second file to keep in step.
+ *  e) WAL records (docs/storage-format.md): format 1 is varint 1, svarint
+ *     commit time (ns), then the serialized batch (batch.c); format 2 is a
+ *     streamed commit: varint 2, svarint time, the table, the row count and
+ *     the chunk files that hold its rows, written and synced before the
+ *     record. Either way one record is one commit: a streamed commit whose
+ *     record never made it is a set of files nothing names (removed at the
+ *     writer's next open).
  *  f) Checkpoints write chunk files, then the manifest (atomically), then
- *     trim the WAL: the manifest is the commit point. At open, chunk files
- *     load in checkpoint order, so every row enters the index with a seq
- *     at least that of the rows before it, as (b) needs; the WAL is replayed
+ *     trim the WAL: the manifest is the commit point. The WAL is replayed
  *     from the checkpoint on. A reader that read an old manifest while the
  *     writer trimmed the log sees a gap before the WAL's first record and
- *     opens again. Known limit: the head holds every row in memory (chunk
- *     files are loaded whole at open); reading chunk files lazily is next. */
+ *     opens again.
+ *  g) Chunk files are read into the head lazily: the manifest's and those of
+ *     streamed commits wait in `pending` until the first read, which loads
+ *     them all (decoded outside the write lock, merged into the index by
+ *     (event_ts, seq) under it). So a writer that only ingests never reads
+ *     the store's old rows, and a streamed commit never holds its file in
+ *     memory. A read-only engine (a reader process) loads everything at
+ *     open, where a damaged file fails the open. Known limit: once read, a
+ *     table is in memory whole. */
 #include "storage/engine.h"
 
 #include "codec/buf.h"
@@ -38,31 +52,43 @@
 #include "core/timeutil.h"
 #include "storage/chunk.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* One row in an entity's index. event_ts is kept here too, so the binary
- * search of an as-of lookup walks one contiguous array instead of chasing
- * batch -> column pointers at every step (that tripled lookup time). */
+/* Where one indexed row lives. */
+typedef struct {
+    uint32_t batch, row;
+} rowref;
+
+/* One row in an entity's index. event_ts is kept here too, so a search
+ * walks one contiguous array instead of chasing batch -> column pointers,
+ * and the row it lands on is in the same cache line as its key. */
 typedef struct {
     int64_t ts;
     uint32_t batch, row;
 } rowpos;
 
+/* One entity's rows in (event_ts, seq) order. */
 typedef struct {
     char *key;
+    uint32_t key_len;
     rowpos *rows;
     size_t n, cap;
+    uint64_t max_seq; /* highest seq among the rows */
 } entity_rows;
 
 typedef struct {
     char *name;
     fs_batch **batches;
+    uint8_t *in_chunk; /* batch i's rows are in chunk files already */
     size_t nb, capb;
     entity_rows *ents;
     size_t ne, cape;
@@ -70,12 +96,18 @@ typedef struct {
     size_t nslots;
     uint64_t rows;
     int64_t min_ts, max_ts;
-    size_t cp_batches; /* batches [0, cp_batches) are in chunk files */
 } table_head;
+
+/* A chunk file not read into the head yet. */
+typedef struct {
+    char *table;
+    char *rel; /* relative to the data directory, as the manifest names it */
+} pending_file;
 
 struct fs_engine {
     char *dir;
     fs_wal *wal;
+    int read_only;
     pthread_rwlock_t lock;
     pthread_mutex_t commit_mu;
     table_head *tables;
@@ -84,10 +116,14 @@ struct fs_engine {
     fs_commit_info *commits;
     size_t n_commits, cap_commits;
     uint64_t checkpoint_seq;
-    json_t *chunks; /* the manifest's chunk list */
+    json_t *chunks;   /* the manifest's chunk list */
+    json_t *unlisted; /* chunk entries of streamed commits the manifest does not list yet */
+    pthread_mutex_t load_mu; /* guards `pending`; held while loading it */
+    pending_file *pending;
+    size_t npending, cap_pending; /* npending is also read without load_mu (atomically) */
 };
 
-static table_head *find_table(fs_engine *e, const char *name);
+static table_head *get_table(fs_engine *e, const char *name);
 
 static int record_commit(fs_engine *e, uint64_t seq, int64_t time_ns, const char *table, uint64_t rows)
 {
@@ -99,8 +135,10 @@ static int record_commit(fs_engine *e, uint64_t seq, int64_t time_ns, const char
         e->commits = p;
         e->cap_commits = cap;
     }
-    table_head *t = find_table(e, table); /* its name outlives the commit list */
-    e->commits[e->n_commits++] = (fs_commit_info){seq, time_ns, t ? t->name : "?", rows};
+    table_head *t = get_table(e, table); /* its name outlives the commit list */
+    if (!t)
+        return FS_E_NOMEM;
+    e->commits[e->n_commits++] = (fs_commit_info){seq, time_ns, t->name, rows};
     return FS_OK;
 }
 
@@ -155,7 +193,7 @@ static entity_rows *find_entity(const table_head *t, const char *key, size_t len
         if (!s)
             return NULL;
         entity_rows *er = &t->ents[s - 1];
-        if (strlen(er->key) == len && memcmp(er->key, key, len) == 0)
+        if (er->key_len == len && memcmp(er->key, key, len) == 0)
             return er;
     }
 }
@@ -166,7 +204,7 @@ static int rehash(table_head *t, size_t nslots)
     if (!slots)
         return -1;
     for (size_t k = 0; k < t->ne; k++) {
-        size_t i = hash_key(t->ents[k].key, strlen(t->ents[k].key)) & (nslots - 1);
+        size_t i = hash_key(t->ents[k].key, t->ents[k].key_len) & (nslots - 1);
         while (slots[i])
             i = (i + 1) & (nslots - 1);
         slots[i] = k + 1;
@@ -196,6 +234,7 @@ static entity_rows *get_entity(table_head *t, const char *key, size_t len)
         return NULL;
     memcpy(er->key, key, len);
     er->key[len] = 0;
+    er->key_len = (uint32_t)len;
     t->ne++;
     if (2 * t->ne > t->nslots) { /* keep the map at most half full */
         if (rehash(t, t->nslots ? 2 * t->nslots : 128)) {
@@ -212,127 +251,187 @@ static entity_rows *get_entity(table_head *t, const char *key, size_t len)
     return &t->ents[t->ne - 1];
 }
 
-static uint64_t row_seq(const table_head *t, rowpos p) { return t->batches[p.batch]->seq[p.row]; }
+static uint64_t ref_seq(const table_head *t, rowpos p) { return t->batches[p.batch]->seq[p.row]; }
 
-/* Index of the first row with event_ts > ts (upper bound). */
-static size_t upper_bound(const entity_rows *er, int64_t ts)
+/* Index of the first row with event_ts > x (upper bound). Bars come at
+ * regular times, so the first probe interpolates between the first and the
+ * last event_ts and usually lands on the answer: one cache miss instead of
+ * the ~17 dependent ones of a binary search over 100k rows. From the probe
+ * it gallops (steps 1, 2, 4, ...) to a bracket and bisects it, so irregular
+ * times cost O(log distance) and the worst case stays O(log n). */
+static size_t upper_bound(const rowpos *a, size_t n, int64_t x)
 {
-    size_t lo = 0, hi = er->n;
-    while (lo < hi) {
+    if (n == 0 || x < a[0].ts)
+        return 0;
+    if (x >= a[n - 1].ts)
+        return n;
+    /* a[0].ts <= x < a[n-1].ts: the answer is in [1, n-1] */
+    double span = (double)((uint64_t)a[n - 1].ts - (uint64_t)a[0].ts);
+    double off = (double)((uint64_t)x - (uint64_t)a[0].ts);
+    size_t g = (size_t)(off / span * (double)(n - 1));
+    if (g > n - 2)
+        g = n - 2;
+    size_t lo, hi;
+    if (a[g].ts <= x) {
+        lo = g;
+        for (size_t step = 1;; step *= 2) {
+            if (step >= n - 1 - lo) {
+                hi = n - 1;
+                break;
+            }
+            if (a[lo + step].ts > x) {
+                hi = lo + step;
+                break;
+            }
+            lo += step;
+        }
+    } else {
+        hi = g;
+        for (size_t step = 1;; step *= 2) {
+            if (step >= hi) {
+                lo = 0;
+                break;
+            }
+            if (a[hi - step].ts <= x) {
+                lo = hi - step;
+                break;
+            }
+            hi -= step;
+        }
+    }
+    /* a[lo].ts <= x < a[hi].ts */
+    while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (er->rows[mid].ts <= ts)
-            lo = mid + 1;
+        if (a[mid].ts <= x)
+            lo = mid;
         else
             hi = mid;
     }
-    return lo;
+    return hi;
 }
 
-static size_t lower_bound(const entity_rows *er, int64_t ts)
+/* Index of the first row with event_ts >= x: the upper bound of x - 1. */
+static size_t lower_bound(const rowpos *a, size_t n, int64_t x)
 {
-    size_t lo = 0, hi = er->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (er->rows[mid].ts < ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return x == INT64_MIN ? 0 : upper_bound(a, n, x - 1);
 }
 
-/* Takes ownership of `b` (heap-allocated), stamps its rows with `seq` and
- * indexes them. Called under the write lock. */
-static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq /* 0: keep b's */)
+static int reserve_rows(entity_rows *er, size_t need)
 {
-    table_head *t = get_table(e, table);
-    if (t && t->nb == t->capb) {
+    if (need <= er->cap)
+        return 0;
+    size_t cap = er->cap ? er->cap : 16;
+    while (cap < need)
+        cap *= 2;
+    rowpos *p = realloc(er->rows, cap * sizeof *p);
+    if (!p)
+        return -1;
+    er->rows = p;
+    er->cap = cap;
+    return 0;
+}
+
+/* Adds `b` (heap-allocated; the table takes it, also on failure) to the
+ * table's batches. Returns its index, or -1. */
+static long add_batch(table_head *t, fs_batch *b, int in_chunk)
+{
+    if (t->nb == t->capb) {
         size_t cap = t->capb ? 2 * t->capb : 64;
         fs_batch **p = realloc(t->batches, cap * sizeof *p);
-        if (!p)
-            t = NULL;
-        else {
+        uint8_t *f = p ? realloc(t->in_chunk, cap) : NULL;
+        if (p)
             t->batches = p;
-            t->capb = cap;
+        if (!f) {
+            fs_batch_free(b);
+            free(b);
+            return -1;
         }
+        t->in_chunk = f;
+        t->capb = cap;
     }
-    if (!t) { /* the batch is ours either way: nothing else will free it */
-        fs_batch_free(b);
-        free(b);
+    t->batches[t->nb] = b;
+    t->in_chunk[t->nb] = (uint8_t)in_chunk;
+    return (long)t->nb++;
+}
+
+/* ---- sorting row indexes (stable merge sort; C11 has no qsort_r) ---------- */
+
+typedef int (*idx_cmp_fn)(const void *ctx, uint32_t a, uint32_t b);
+
+static void msort_rec(uint32_t *a, uint32_t *tmp, size_t n, idx_cmp_fn cmp, const void *ctx)
+{
+    if (n <= 16) { /* insertion sort: stable */
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = a[i];
+            size_t j = i;
+            while (j > 0 && cmp(ctx, a[j - 1], x) > 0) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    msort_rec(a, tmp, h, cmp, ctx);
+    msort_rec(a + h, tmp, n - h, cmp, ctx);
+    if (cmp(ctx, a[h - 1], a[h]) <= 0)
+        return; /* already in order: the common case */
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        a[k++] = cmp(ctx, a[j], tmp[i]) < 0 ? a[j++] : tmp[i++];
+    while (i < h)
+        a[k++] = tmp[i++];
+}
+
+static int msort(uint32_t *a, size_t n, idx_cmp_fn cmp, const void *ctx)
+{
+    size_t i = 1;
+    while (i < n && cmp(ctx, a[i - 1], a[i]) <= 0)
+        i++;
+    if (i >= n)
+        return FS_OK; /* sorted: nothing to do */
+    uint32_t *tmp = malloc((n / 2 + 1) * sizeof *tmp);
+    if (!tmp)
         return FS_E_NOMEM;
-    }
-    uint32_t bi = (uint32_t)t->nb;
-    t->batches[t->nb++] = b;
-    for (size_t r = 0; r < b->n; r++) {
-        if (seq)
-            b->seq[r] = seq;
-        entity_rows *er = get_entity(t, b->entity[r], b->entity_len[r]);
-        if (!er)
-            return FS_E_NOMEM;
-        if (er->n == er->cap) {
-            size_t cap = er->cap ? 2 * er->cap : 16;
-            rowpos *p = realloc(er->rows, cap * sizeof *p);
-            if (!p)
-                return FS_E_NOMEM;
-            er->rows = p;
-            er->cap = cap;
-        }
-        int64_t ts = b->event_ts[r];
-        size_t at = er->n && er->rows[er->n - 1].ts > ts ? upper_bound(er, ts) : er->n;
-        memmove(er->rows + at + 1, er->rows + at, (er->n - at) * sizeof *er->rows);
-        er->rows[at] = (rowpos){ts, bi, (uint32_t)r};
-        er->n++;
-        t->rows++;
-        if (ts < t->min_ts)
-            t->min_ts = ts;
-        if (ts > t->max_ts)
-            t->max_ts = ts;
-    }
+    msort_rec(a, tmp, n, cmp, ctx);
+    free(tmp);
     return FS_OK;
 }
 
-typedef struct {
-    fs_engine *e;
-    uint64_t commits;
-    fs_strbuf *err;
-} replay_ctx;
+/* ---- reading chunk files into the head (lazily, see g) ------------------- */
 
-static int replay_one(void *p, uint64_t seq, const void *payload, size_t len)
+static int add_pending(fs_engine *e, const char *table, const char *rel)
 {
-    replay_ctx *c = p;
-    fs_batch *b = malloc(sizeof *b);
-    const char *table = NULL;
-    if (!b)
-        return FS_E_NOMEM;
-    fs_rbuf r;
-    uint64_t format = 0;
-    int64_t time_ns = 0;
-    fs_rbuf_init(&r, payload, len);
-    int rc = fs_rbuf_varint(&r, &format) || format != 1 || fs_rbuf_svarint(&r, &time_ns)
-                 ? FS_E_CORRUPT
-                 : fs_batch_deserialize((const uint8_t *)payload + r.pos, len - r.pos, &table, b);
+    char *path = strdup(rel), *tcopy = strdup(table);
+    int rc = path && tcopy ? FS_OK : FS_E_NOMEM;
+    pthread_mutex_lock(&e->load_mu);
+    if (rc == FS_OK && e->npending == e->cap_pending) {
+        size_t cap = e->cap_pending ? 2 * e->cap_pending : 64;
+        pending_file *p = realloc(e->pending, cap * sizeof *p);
+        if (p) {
+            e->pending = p;
+            e->cap_pending = cap;
+        } else
+            rc = FS_E_NOMEM;
+    }
+    if (rc == FS_OK) {
+        e->pending[e->npending] = (pending_file){tcopy, path};
+        __atomic_store_n(&e->npending, e->npending + 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&e->load_mu);
     if (rc != FS_OK) {
-        /* The CRC matched, so this is not a torn write: refuse to guess. */
-        fs_sb_printf(c->err, "write-ahead log record %llu (CRC valid) does not decode",
-                     (unsigned long long)seq);
-        free(b);
-        return FS_E_CORRUPT;
+        free(path);
+        free(tcopy);
     }
-    uint64_t rows = b->n;
-    rc = head_add(c->e, table, b, seq);
-    if (rc == FS_OK)
-        rc = record_commit(c->e, seq, time_ns, table, rows);
-    if (rc != FS_OK)
-        return rc;
-    c->commits++;
-    return FS_OK;
+    return rc;
 }
 
-/* ---- manifest and chunk files ------------------------------------------------ */
-
-/* Loads one chunk file whole into the head, keeping each row's seq. */
-static int load_chunk(fs_engine *e, const char *path, const char *table, fs_strbuf *err)
+/* Decodes one chunk file whole into a new batch that owns its column names. */
+static int read_chunk(const char *path, fs_batch **out, fs_strbuf *err)
 {
+    *out = NULL;
     fs_chunk *ch = NULL;
     int rc = fs_chunk_open(path, &ch, err);
     if (rc != FS_OK)
@@ -350,19 +449,452 @@ static int load_chunk(fs_engine *e, const char *path, const char *table, fs_strb
         if (!(b->cols[i].name = fs_arena_strdup(&b->meta, cols[i].name)))
             rc = FS_E_NOMEM;
     if (rc == FS_OK)
+        rc = fs_batch_reserve(b, (size_t)fs_chunk_row_count(ch));
+    if (rc == FS_OK)
         rc = fs_chunk_read_all(ch, b, err);
     fs_chunk_close(ch);
-    if (rc == FS_OK)
-        rc = head_add(e, table, b, 0);
-    else {
+    if (rc != FS_OK) {
         fs_batch_free(b);
         free(b);
+        return rc;
     }
+    *out = b;
+    return FS_OK;
+}
+
+/* New index entries of one entity while loading: (ts, seq, where). */
+typedef struct {
+    int64_t ts;
+    uint64_t seq;
+    rowref ref;
+} newrow;
+
+typedef struct {
+    newrow *v;
+    size_t n, cap;
+} newrows;
+
+static int cmp_newrow(const void *ctx, uint32_t a, uint32_t b)
+{
+    const newrow *v = ctx;
+    if (v[a].ts != v[b].ts)
+        return v[a].ts < v[b].ts ? -1 : 1;
+    return v[a].seq < v[b].seq ? -1 : v[a].seq > v[b].seq;
+}
+
+/* Merges `nr` (rows of chunk files, any order) into the entity's index by
+ * (event_ts, seq); equal keys keep load order. */
+static int merge_entity(const table_head *t, entity_rows *er, newrows *nr)
+{
+    size_t k = nr->n;
+    uint32_t *ord = malloc((k ? k : 1) * sizeof *ord);
+    if (!ord)
+        return FS_E_NOMEM;
+    for (size_t i = 0; i < k; i++)
+        ord[i] = (uint32_t)i;
+    if (msort(ord, k, cmp_newrow, nr->v) != FS_OK) {
+        free(ord);
+        return FS_E_NOMEM;
+    }
+    size_t n = er->n, total = n + k;
+    rowpos *m = malloc((total ? total : 1) * sizeof *m);
+    if (!m) {
+        free(ord);
+        return FS_E_NOMEM;
+    }
+    size_t i = 0, j = 0, o = 0;
+    while (i < n || j < k) {
+        int take_old;
+        if (i == n)
+            take_old = 0;
+        else if (j == k)
+            take_old = 1;
+        else {
+            const newrow *x = &nr->v[ord[j]];
+            take_old = er->rows[i].ts != x->ts ? er->rows[i].ts < x->ts
+                                               : ref_seq(t, er->rows[i]) <= x->seq;
+        }
+        if (take_old) {
+            m[o++] = er->rows[i++];
+        } else {
+            const newrow *x = &nr->v[ord[j++]];
+            m[o++] = (rowpos){x->ts, x->ref.batch, x->ref.row};
+            if (x->seq > er->max_seq)
+                er->max_seq = x->seq;
+        }
+    }
+    free(er->rows);
+    er->rows = m;
+    er->n = er->cap = total;
+    free(ord);
+    return FS_OK;
+}
+
+/* Takes ownership of `b` (heap-allocated), stamps its rows with `seq` and
+ * indexes them; `seq` is above every indexed row's (b). A row whose
+ * event_ts is not below its entity's last one is appended; the others
+ * (corrections, files out of time order) are gathered per entity and merged
+ * in one pass, so re-ingesting a stretch of history costs O(rows), not a
+ * memmove per row. Called under the write lock. */
+static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq)
+{
+    table_head *t = get_table(e, table);
+    if (!t) { /* the batch is ours either way: nothing else will free it */
+        fs_batch_free(b);
+        free(b);
+        return FS_E_NOMEM;
+    }
+    long bl = add_batch(t, b, 0);
+    if (bl < 0)
+        return FS_E_NOMEM;
+    uint32_t bi = (uint32_t)bl;
+    entity_rows *er = NULL;
+    newrows *acc = NULL; /* per entity index: rows to merge */
+    size_t nacc = 0;
+    int rc = FS_OK;
+    for (size_t r = 0; r < b->n; r++) {
+        b->seq[r] = seq;
+        /* rows of one entity usually come together and share the key's copy */
+        if (!er || !(r && b->entity[r] == b->entity[r - 1] && b->entity_len[r] == b->entity_len[r - 1]))
+            if (!(er = get_entity(t, b->entity[r], b->entity_len[r]))) {
+                rc = FS_E_NOMEM;
+                break;
+            }
+        int64_t ts = b->event_ts[r];
+        size_t ei = (size_t)(er - t->ents);
+        if ((ei >= nacc || !acc[ei].n) && (!er->n || er->rows[er->n - 1].ts <= ts)) {
+            if (reserve_rows(er, er->n + 1)) {
+                rc = FS_E_NOMEM;
+                break;
+            }
+            er->rows[er->n++] = (rowpos){ts, bi, (uint32_t)r};
+        } else {
+            if (ei >= nacc) {
+                size_t cap = t->cape;
+                newrows *p = realloc(acc, cap * sizeof *p);
+                if (!p) {
+                    rc = FS_E_NOMEM;
+                    break;
+                }
+                memset(p + nacc, 0, (cap - nacc) * sizeof *p);
+                acc = p;
+                nacc = cap;
+            }
+            newrows *nr = &acc[ei];
+            if (nr->n == nr->cap) {
+                size_t cap = nr->cap ? 2 * nr->cap : 256;
+                newrow *p = realloc(nr->v, cap * sizeof *p);
+                if (!p) {
+                    rc = FS_E_NOMEM;
+                    break;
+                }
+                nr->v = p;
+                nr->cap = cap;
+            }
+            nr->v[nr->n++] = (newrow){ts, seq, {bi, (uint32_t)r}};
+        }
+        if (seq > er->max_seq)
+            er->max_seq = seq;
+        t->rows++;
+        if (ts < t->min_ts)
+            t->min_ts = ts;
+        if (ts > t->max_ts)
+            t->max_ts = ts;
+    }
+    for (size_t k = 0; k < nacc; k++) {
+        if (rc == FS_OK && acc[k].n)
+            rc = merge_entity(t, &t->ents[k], &acc[k]);
+        free(acc[k].v);
+    }
+    free(acc);
     return rc;
 }
 
-/* Reads DIR/manifest.json (absent: nothing checkpointed yet) and loads its
- * chunk files and commit log. */
+/* Reads every pending chunk file into the head. Files are decoded without
+ * the write lock (readers go on); the index is merged under it. On failure
+ * nothing is added and the files stay pending: the next read tries again
+ * (and fails the same way on a damaged file). */
+static int load_pending(fs_engine *e, fs_strbuf *err)
+{
+    pthread_mutex_lock(&e->load_mu);
+    size_t np = e->npending;
+    if (np == 0) {
+        pthread_mutex_unlock(&e->load_mu);
+        return FS_OK;
+    }
+    fs_batch **bs = calloc(np, sizeof *bs);
+    int rc = bs ? FS_OK : FS_E_NOMEM;
+    for (size_t i = 0; rc == FS_OK && i < np; i++) {
+        char *path = fs_path_join(e->dir, e->pending[i].rel);
+        rc = path ? read_chunk(path, &bs[i], err) : FS_E_NOMEM;
+        free(path);
+    }
+    if (rc != FS_OK) {
+        for (size_t i = 0; bs && i < np; i++)
+            if (bs[i]) {
+                fs_batch_free(bs[i]);
+                free(bs[i]);
+            }
+        free(bs);
+        pthread_mutex_unlock(&e->load_mu);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&e->lock);
+    /* Per table, in load order: collect each entity's new rows, then merge. */
+    newrows *acc = NULL;
+    size_t nacc = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (!bs[i])
+            continue; /* taken by an earlier table's pass */
+        table_head *t = get_table(e, e->pending[i].table);
+        if (!t) {
+            rc = FS_E_NOMEM;
+            break;
+        }
+        for (size_t k = 0; k < nacc; k++)
+            acc[k].n = 0;
+        for (size_t j = i; rc == FS_OK && j < np; j++) {
+            if (!bs[j] || strcmp(e->pending[j].table, t->name) != 0)
+                continue;
+            fs_batch *b = bs[j];
+            bs[j] = NULL;
+            long bl = add_batch(t, b, 1);
+            if (bl < 0) {
+                rc = FS_E_NOMEM;
+                break;
+            }
+            entity_rows *er = NULL;
+            for (size_t r = 0; r < b->n; r++) {
+                if (!er || r == 0 ||
+                    !(b->entity[r] == b->entity[r - 1] && b->entity_len[r] == b->entity_len[r - 1]))
+                    if (!(er = get_entity(t, b->entity[r], b->entity_len[r]))) {
+                        rc = FS_E_NOMEM;
+                        break;
+                    }
+                size_t ei = (size_t)(er - t->ents);
+                if (ei >= nacc) {
+                    size_t cap = t->cape;
+                    newrows *p = realloc(acc, cap * sizeof *p);
+                    if (!p) {
+                        rc = FS_E_NOMEM;
+                        break;
+                    }
+                    memset(p + nacc, 0, (cap - nacc) * sizeof *p);
+                    acc = p;
+                    nacc = cap;
+                }
+                newrows *nr = &acc[ei];
+                if (nr->n == nr->cap) {
+                    size_t cap = nr->cap ? 2 * nr->cap : 1024;
+                    newrow *p = realloc(nr->v, cap * sizeof *p);
+                    if (!p) {
+                        rc = FS_E_NOMEM;
+                        break;
+                    }
+                    nr->v = p;
+                    nr->cap = cap;
+                }
+                nr->v[nr->n++] = (newrow){b->event_ts[r], b->seq[r], {(uint32_t)bl, (uint32_t)r}};
+                t->rows++;
+                if (b->event_ts[r] < t->min_ts)
+                    t->min_ts = b->event_ts[r];
+                if (b->event_ts[r] > t->max_ts)
+                    t->max_ts = b->event_ts[r];
+            }
+        }
+        for (size_t k = 0; rc == FS_OK && k < nacc && k < t->ne; k++) {
+            entity_rows *er = &t->ents[k];
+            newrows *nr = &acc[k];
+            if (!nr->n)
+                continue;
+            /* The usual case: the new rows go after the old ones, in order. */
+            int tail = 1;
+            for (size_t q = 1; q < nr->n && tail; q++)
+                tail = cmp_newrow(nr->v, (uint32_t)(q - 1), (uint32_t)q) <= 0;
+            if (tail && er->n &&
+                (er->rows[er->n - 1].ts > nr->v[0].ts ||
+                 (er->rows[er->n - 1].ts == nr->v[0].ts &&
+                  ref_seq(t, er->rows[er->n - 1]) > nr->v[0].seq)))
+                tail = 0;
+            if (tail) {
+                if (reserve_rows(er, er->n + nr->n)) {
+                    rc = FS_E_NOMEM;
+                    break;
+                }
+                for (size_t q = 0; q < nr->n; q++) {
+                    er->rows[er->n + q] = (rowpos){nr->v[q].ts, nr->v[q].ref.batch, nr->v[q].ref.row};
+                    if (nr->v[q].seq > er->max_seq)
+                        er->max_seq = nr->v[q].seq;
+                }
+                er->n += nr->n;
+            } else if ((rc = merge_entity(t, er, nr)) != FS_OK)
+                break;
+        }
+        if (rc != FS_OK)
+            break;
+    }
+    for (size_t k = 0; k < nacc; k++)
+        free(acc[k].v);
+    free(acc);
+    for (size_t i = 0; i < np; i++) {
+        if (bs[i]) {
+            fs_batch_free(bs[i]);
+            free(bs[i]);
+        }
+    }
+    free(bs);
+    if (rc == FS_OK) {
+        for (size_t i = 0; i < np; i++) {
+            free(e->pending[i].table);
+            free(e->pending[i].rel);
+        }
+        __atomic_store_n(&e->npending, 0, __ATOMIC_RELEASE);
+    } else {
+        /* Out of memory half-way: the head is inconsistent. Say so; the
+         * caller's error says to reopen. */
+        fs_sb_printf(err, "out of memory reading chunk files into memory; reopen the store");
+    }
+    pthread_rwlock_unlock(&e->lock);
+    pthread_mutex_unlock(&e->load_mu);
+    return rc;
+}
+
+static int ensure_loaded(fs_engine *e)
+{
+    if (!__atomic_load_n(&e->npending, __ATOMIC_ACQUIRE))
+        return FS_OK;
+    return load_pending(e, NULL);
+}
+
+/* ---- write-ahead log records ------------------------------------------------ */
+
+typedef struct {
+    fs_engine *e;
+    uint64_t commits;
+    fs_strbuf *err;
+} replay_ctx;
+
+/* A streamed commit's record: its chunk files become pending and unlisted
+ * (the next checkpoint lists them). Each file is opened, so a missing or
+ * damaged one fails the open instead of a later read. */
+static int replay_stream(replay_ctx *c, uint64_t seq, int64_t time_ns, fs_rbuf *r)
+{
+    fs_engine *e = c->e;
+    uint64_t tlen, rows, nfiles;
+    const uint8_t *tp;
+    if (fs_rbuf_varint(r, &tlen) || tlen > r->len - r->pos || !(tp = fs_rbuf_take(r, (size_t)tlen)) ||
+        fs_rbuf_varint(r, &rows) || fs_rbuf_varint(r, &nfiles) || nfiles > r->len - r->pos) {
+        fs_sb_printf(c->err, "write-ahead log record %llu (CRC valid) does not decode",
+                     (unsigned long long)seq);
+        return FS_E_CORRUPT;
+    }
+    char *table = strndup((const char *)tp, (size_t)tlen);
+    if (!table)
+        return FS_E_NOMEM;
+    int rc = FS_OK;
+    uint64_t sum = 0;
+    for (uint64_t i = 0; rc == FS_OK && i < nfiles; i++) {
+        uint64_t rlen, frows, bytes, raw;
+        int64_t start, end;
+        const uint8_t *rp;
+        if (fs_rbuf_varint(r, &rlen) || rlen > r->len - r->pos || !(rp = fs_rbuf_take(r, (size_t)rlen)) ||
+            fs_rbuf_svarint(r, &start) || fs_rbuf_svarint(r, &end) || fs_rbuf_varint(r, &frows) ||
+            fs_rbuf_varint(r, &bytes) || fs_rbuf_varint(r, &raw)) {
+            fs_sb_printf(c->err, "write-ahead log record %llu (CRC valid) does not decode",
+                         (unsigned long long)seq);
+            rc = FS_E_CORRUPT;
+            break;
+        }
+        char *rel = strndup((const char *)rp, (size_t)rlen), *path = rel ? fs_path_join(e->dir, rel) : NULL;
+        fs_chunk *ch = NULL;
+        if (!path)
+            rc = FS_E_NOMEM;
+        else if ((rc = fs_chunk_open(path, &ch, c->err)) == FS_E_NOTFOUND) {
+            fs_sb_printf(c->err, " (named by commit %llu)", (unsigned long long)seq);
+            rc = FS_E_CORRUPT;
+        } else if (rc == FS_OK) {
+            const fs_chunk_meta *m = fs_chunk_get_meta(ch);
+            if (fs_chunk_row_count(ch) != frows || m->max_seq != seq || strcmp(m->table, table) != 0) {
+                fs_sb_printf(c->err, "%s does not hold the rows that commit %llu names", path,
+                             (unsigned long long)seq);
+                rc = FS_E_CORRUPT;
+            }
+            fs_chunk_close(ch);
+        }
+        if (rc == FS_OK)
+            rc = add_pending(e, table, rel);
+        if (rc == FS_OK) {
+            json_t *en = json_object();
+            json_object_set_new(en, "table", json_string(table));
+            json_object_set_new(en, "file", json_string(rel));
+            json_object_set_new(en, "start", json_integer(start));
+            json_object_set_new(en, "end", json_integer(end));
+            json_object_set_new(en, "max_seq", json_integer((json_int_t)seq));
+            json_object_set_new(en, "rows", json_integer((json_int_t)frows));
+            json_object_set_new(en, "bytes", json_integer((json_int_t)bytes));
+            json_object_set_new(en, "raw_bytes", json_integer((json_int_t)raw));
+            json_array_append_new(e->unlisted, en);
+        }
+        sum += frows;
+        free(rel);
+        free(path);
+    }
+    if (rc == FS_OK && (r->pos != r->len || sum != rows)) {
+        fs_sb_printf(c->err, "write-ahead log record %llu (CRC valid) does not decode",
+                     (unsigned long long)seq);
+        rc = FS_E_CORRUPT;
+    }
+    if (rc == FS_OK)
+        rc = record_commit(e, seq, time_ns, table, rows);
+    free(table);
+    return rc;
+}
+
+static int replay_one(void *p, uint64_t seq, const void *payload, size_t len)
+{
+    replay_ctx *c = p;
+    fs_rbuf r;
+    uint64_t format = 0;
+    int64_t time_ns = 0;
+    fs_rbuf_init(&r, payload, len);
+    int rc = FS_OK;
+    if (fs_rbuf_varint(&r, &format) || (format != 1 && format != 2) || fs_rbuf_svarint(&r, &time_ns))
+        rc = FS_E_CORRUPT;
+    else if (format == 2) {
+        if ((rc = replay_stream(c, seq, time_ns, &r)) == FS_OK)
+            c->commits++;
+        return rc; /* it says what went wrong */
+    } else {
+        fs_batch *b = malloc(sizeof *b);
+        const char *table = NULL;
+        if (!b)
+            return FS_E_NOMEM;
+        rc = fs_batch_deserialize((const uint8_t *)payload + r.pos, len - r.pos, &table, b);
+        if (rc == FS_OK) {
+            uint64_t rows = b->n;
+            rc = head_add(c->e, table, b, seq); /* takes b */
+            if (rc == FS_OK)
+                rc = record_commit(c->e, seq, time_ns, table, rows);
+            if (rc != FS_OK)
+                return rc;
+        } else
+            free(b);
+    }
+    if (rc == FS_E_CORRUPT) {
+        /* The CRC matched, so this is not a torn write: refuse to guess. */
+        fs_sb_printf(c->err, "write-ahead log record %llu (CRC valid) does not decode",
+                     (unsigned long long)seq);
+        return FS_E_CORRUPT;
+    }
+    if (rc == FS_OK)
+        c->commits++;
+    return rc;
+}
+
+/* ---- manifest and open ------------------------------------------------------- */
+
+/* Reads DIR/manifest.json (absent: nothing checkpointed yet): its chunk files
+ * become pending, its commit log is loaded. */
 static int load_manifest(fs_engine *e, fs_strbuf *err)
 {
     char *path = fs_path_join(e->dir, "manifest.json"), *text = NULL;
@@ -388,11 +920,14 @@ static int load_manifest(fs_engine *e, fs_strbuf *err)
             size_t i;
             json_t *ch;
             json_array_foreach(chunks, i, ch) {
-                char *cp = fs_path_join(e->dir, json_string_value(json_object_get(ch, "file")));
+                const char *file = json_string_value(json_object_get(ch, "file"));
                 const char *table = json_string_value(json_object_get(ch, "table"));
-                rc = cp && table ? load_chunk(e, cp, table, err) : FS_E_CORRUPT;
-                free(cp);
-                if (rc != FS_OK)
+                if (!file || !table) {
+                    fs_sb_printf(err, "%s: chunk entry %zu has no file or table", path, i);
+                    rc = FS_E_CORRUPT;
+                    break;
+                }
+                if ((rc = add_pending(e, table, file)) != FS_OK)
                     break;
             }
             json_t *cm;
@@ -407,13 +942,73 @@ static int load_manifest(fs_engine *e, fs_strbuf *err)
             }
         }
     }
-    for (size_t t = 0; t < e->nt; t++)
-        e->tables[t].cp_batches = e->tables[t].nb;
     e->last_seq = e->checkpoint_seq;
     json_decref(m);
     free(text);
     free(path);
     return rc;
+}
+
+/* The writer at open: removes files under chunks/ that neither the manifest
+ * nor a replayed commit names: the parts of a streamed commit whose record
+ * never made it, a checkpoint's files written before its manifest. Nothing
+ * reads them, so this only frees space. */
+static void remove_strays(fs_engine *e)
+{
+    json_t *named = json_object(); /* a set of the names in use */
+    json_t *lists[2] = {e->chunks, e->unlisted};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        json_t *ch;
+        json_array_foreach(lists[l], i, ch) {
+            const char *f = json_string_value(json_object_get(ch, "file"));
+            if (f)
+                json_object_set_new(named, f, json_true());
+        }
+    }
+    char *cdir = fs_path_join(e->dir, "chunks");
+    DIR *d = cdir ? opendir(cdir) : NULL;
+    struct dirent *te;
+    while (d && (te = readdir(d))) {
+        if (te->d_name[0] == '.')
+            continue;
+        size_t n = strlen(cdir) + strlen(te->d_name) + 2;
+        char *tdir = malloc(n);
+        if (!tdir)
+            break;
+        snprintf(tdir, n, "%s/%s", cdir, te->d_name);
+        DIR *td = opendir(tdir);
+        struct dirent *fe;
+        int removed = 0;
+        while (td && (fe = readdir(td))) {
+            size_t fl = strlen(fe->d_name);
+            if (fe->d_name[0] == '.' ||
+                !((fl > 6 && strcmp(fe->d_name + fl - 6, ".chunk") == 0) ||
+                  (fl > 10 && strcmp(fe->d_name + fl - 10, ".chunk.tmp") == 0)))
+                continue;
+            size_t rn = strlen(te->d_name) + fl + 16;
+            char *rel = malloc(rn);
+            if (!rel)
+                break;
+            snprintf(rel, rn, "chunks/%s/%s", te->d_name, fe->d_name);
+            if (named && !json_object_get(named, rel)) {
+                char *p = fs_path_join(e->dir, rel);
+                if (p && unlink(p) == 0)
+                    removed = 1;
+                free(p);
+            }
+            free(rel);
+        }
+        if (td)
+            closedir(td);
+        if (removed)
+            fs_fsync_dir(tdir, NULL);
+        free(tdir);
+    }
+    if (d)
+        closedir(d);
+    free(cdir);
+    json_decref(named);
 }
 
 int fs_engine_open(const char *dir, const fs_engine_options *opt, fs_engine **out,
@@ -426,14 +1021,18 @@ int fs_engine_open(const char *dir, const fs_engine_options *opt, fs_engine **ou
     memset(rec, 0, sizeof *rec);
     fs_engine *e = calloc(1, sizeof *e);
     char *waldir = fs_path_join(dir, "wal");
-    if (!e || !waldir || !(e->dir = strdup(dir))) {
+    if (!e || !waldir || !(e->dir = strdup(dir)) || !(e->unlisted = json_array())) {
+        if (e)
+            free(e->dir);
         free(e);
         free(waldir);
         return FS_E_NOMEM;
     }
     pthread_rwlock_init(&e->lock, NULL);
     pthread_mutex_init(&e->commit_mu, NULL);
-    fs_wal_options wo = {opt ? opt->sync : FS_SYNC_ALWAYS, 0, 0, opt && opt->read_only};
+    pthread_mutex_init(&e->load_mu, NULL);
+    e->read_only = opt && opt->read_only;
+    fs_wal_options wo = {opt ? opt->sync : FS_SYNC_ALWAYS, 0, 0, e->read_only};
     int rc = load_manifest(e, err);
     if (rc == FS_OK)
         rc = fs_wal_open(waldir, &wo, &e->wal, &rec->wal, err);
@@ -469,6 +1068,14 @@ int fs_engine_open(const char *dir, const fs_engine_options *opt, fs_engine **ou
         fs_engine_close(e, NULL);
         return FS_E_CORRUPT;
     }
+    if (e->read_only)
+        rc = load_pending(e, err); /* a reader checks and loads everything now */
+    else
+        remove_strays(e);
+    if (rc != FS_OK) {
+        fs_engine_close(e, NULL);
+        return rc;
+    }
     rec->replayed_commits = c.commits;
     rec->last_seq = e->last_seq;
     *out = e;
@@ -491,19 +1098,29 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err)
             free(t->ents[k].rows);
         }
         free(t->batches);
+        free(t->in_chunk);
         free(t->ents);
         free(t->slots);
         free(t->name);
     }
+    for (size_t i = 0; i < e->npending; i++) {
+        free(e->pending[i].table);
+        free(e->pending[i].rel);
+    }
+    free(e->pending);
     free(e->tables);
     free(e->commits);
     json_decref(e->chunks);
+    json_decref(e->unlisted);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->commit_mu);
+    pthread_mutex_destroy(&e->load_mu);
     free(e->dir);
     free(e);
     return rc;
 }
+
+/* ---- commits -------------------------------------------------------------------- */
 
 int fs_engine_commit_owned(fs_engine *e, const char *table, fs_batch *rows, uint64_t *seq_out,
                            fs_strbuf *err)
@@ -568,6 +1185,11 @@ int fs_engine_commit(fs_engine *e, const char *table, fs_batch *rows, uint64_t *
     if (fs_batch_init(copy, spec, rows->ncols) != FS_OK)
         goto fail;
     free(spec);
+    if (fs_batch_reserve(copy, rows->n) != FS_OK) {
+        fs_batch_free(copy);
+        free(copy);
+        return FS_E_NOMEM;
+    }
     for (size_t r = 0; r < rows->n; r++)
         if (fs_batch_copy_row(copy, rows, r)) {
             fs_batch_free(copy);
@@ -593,6 +1215,8 @@ uint64_t fs_engine_last_seq(fs_engine *e)
     return s;
 }
 
+/* ---- reads ---------------------------------------------------------------------- */
+
 static const entity_rows *lookup(fs_engine *e, const char *table, const char *entity,
                                  const table_head **t_out)
 {
@@ -604,22 +1228,26 @@ static const entity_rows *lookup(fs_engine *e, const char *table, const char *en
 int fs_engine_asof(fs_engine *e, const char *table, const char *entity, int64_t t, int64_t ttl_ns,
                    uint64_t known_at, fs_row_ref *out)
 {
+    int rc = ensure_loaded(e);
+    if (rc != FS_OK)
+        return rc;
     pthread_rwlock_rdlock(&e->lock);
     const table_head *th;
     const entity_rows *er = lookup(e, table, entity, &th);
     int found = 0;
     if (er) {
-        for (size_t i = upper_bound(er, t); i-- > 0;) {
-            if (row_seq(th, er->rows[i]) > known_at)
-                continue; /* stored after the watermark: invisible */
-            int64_t ts = er->rows[i].ts;
+        size_t i = upper_bound(er->rows, er->n, t);
+        if (known_at < er->max_seq) /* rows stored after the watermark are invisible */
+            while (i > 0 && ref_seq(th, er->rows[i - 1]) > known_at)
+                i--;
+        if (i > 0) {
+            rowpos p = er->rows[i - 1];
             /* t - ttl computed without overflow for times near the limits */
-            if (ttl_ns > 0 && ts < t && (uint64_t)t - (uint64_t)ts > (uint64_t)ttl_ns)
-                break;
-            out->batch = th->batches[er->rows[i].batch];
-            out->row = er->rows[i].row;
-            found = 1;
-            break;
+            if (!(ttl_ns > 0 && p.ts < t && (uint64_t)t - (uint64_t)p.ts > (uint64_t)ttl_ns)) {
+                out->batch = th->batches[p.batch];
+                out->row = p.row;
+                found = 1;
+            }
         }
     }
     pthread_rwlock_unlock(&e->lock);
@@ -635,20 +1263,56 @@ int fs_engine_latest(fs_engine *e, const char *table, const char *entity, uint64
 int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                       uint64_t known_at, size_t limit, fs_row_fn fn, void *ctx)
 {
+    int rc = ensure_loaded(e);
+    if (rc != FS_OK)
+        return rc;
     pthread_rwlock_rdlock(&e->lock);
     const table_head *th;
     const entity_rows *er = lookup(e, table, entity, &th);
-    int rc = 0;
     size_t sent = 0;
-    for (size_t i = er ? lower_bound(er, from) : 0; er && i < er->n; i++) {
-        rowpos p = er->rows[i];
-        if (p.ts >= to || (limit && sent >= limit))
-            break;
-        if (row_seq(th, p) > known_at)
-            continue;
-        sent++;
-        if ((rc = fn(ctx, (fs_row_ref){th->batches[p.batch], p.row})) != 0)
-            break;
+    if (er) {
+        int all = known_at >= er->max_seq;
+        for (size_t i = lower_bound(er->rows, er->n, from); i < er->n; i++) {
+            rowpos p = er->rows[i];
+            if (p.ts >= to || (limit && sent >= limit))
+                break;
+            if (!all && ref_seq(th, p) > known_at)
+                continue;
+            sent++;
+            if ((rc = fn(ctx, (fs_row_ref){th->batches[p.batch], p.row})) != 0)
+                break;
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+int fs_engine_scan(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
+                   uint64_t known_at, fs_run_fn fn, void *ctx)
+{
+    int rc = ensure_loaded(e);
+    if (rc != FS_OK)
+        return rc;
+    pthread_rwlock_rdlock(&e->lock);
+    const table_head *th;
+    const entity_rows *er = lookup(e, table, entity, &th);
+    if (er) {
+        int all = known_at >= er->max_seq;
+        size_t i = lower_bound(er->rows, er->n, from), end = lower_bound(er->rows, er->n, to);
+        while (i < end && rc == 0) {
+            rowpos p = er->rows[i];
+            if (!all && ref_seq(th, p) > known_at) {
+                i++;
+                continue;
+            }
+            /* the run: following index entries that are the next rows of the same batch */
+            size_t k = i + 1;
+            while (k < end && er->rows[k].batch == p.batch && er->rows[k].row == p.row + (k - i) &&
+                   (all || ref_seq(th, er->rows[k]) <= known_at))
+                k++;
+            rc = fn(ctx, th->batches[p.batch], p.row, k - i);
+            i = k;
+        }
     }
     pthread_rwlock_unlock(&e->lock);
     return rc;
@@ -657,11 +1321,14 @@ int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64
 int fs_engine_entities(fs_engine *e, const char *table, int (*fn)(void *ctx, const char *key),
                        void *ctx)
 {
+    int rc = ensure_loaded(e);
+    if (rc != FS_OK)
+        return rc;
     pthread_rwlock_rdlock(&e->lock);
     const table_head *t = find_table(e, table);
-    int rc = 0;
     for (size_t i = 0; t && i < t->ne && !rc; i++)
-        rc = fn(ctx, t->ents[i].key);
+        if (t->ents[i].n)
+            rc = fn(ctx, t->ents[i].key);
     pthread_rwlock_unlock(&e->lock);
     return rc;
 }
@@ -681,11 +1348,14 @@ uint64_t fs_engine_rows_since_checkpoint(fs_engine *e)
     pthread_rwlock_rdlock(&e->lock);
     uint64_t n = 0;
     for (size_t t = 0; t < e->nt; t++)
-        for (size_t b = e->tables[t].cp_batches; b < e->tables[t].nb; b++)
-            n += e->tables[t].batches[b]->n;
+        for (size_t b = 0; b < e->tables[t].nb; b++)
+            if (!e->tables[t].in_chunk[b])
+                n += e->tables[t].batches[b]->n;
     pthread_rwlock_unlock(&e->lock);
     return n;
 }
+
+/* ---- writing rows as chunk files ------------------------------------------------ */
 
 /* Start of the chunk holding ts: floor division, also for times before 1970. */
 static int64_t chunk_start(int64_t ts, int64_t interval)
@@ -696,111 +1366,385 @@ static int64_t chunk_start(int64_t ts, int64_t interval)
     return q * interval;
 }
 
+/* Order of rows inside one chunk file: entity (by its rank among the
+ * batch's keys), event_ts, seq; the merge sort keeps equal rows in order. */
+typedef struct {
+    const fs_batch *b;
+    const uint32_t *rank;
+} row_order;
+
+static int cmp_rows(const void *ctx, uint32_t x, uint32_t y)
+{
+    const row_order *o = ctx;
+    const fs_batch *b = o->b;
+    if (o->rank[x] != o->rank[y])
+        return o->rank[x] < o->rank[y] ? -1 : 1;
+    if (b->event_ts[x] != b->event_ts[y])
+        return b->event_ts[x] < b->event_ts[y] ? -1 : 1;
+    return b->seq[x] < b->seq[y] ? -1 : b->seq[x] > b->seq[y];
+}
+
+static int key_order(const fs_batch *b, uint32_t x, uint32_t y)
+{
+    uint32_t lx = b->entity_len[x], ly = b->entity_len[y];
+    int c = memcmp(b->entity[x], b->entity[y], lx < ly ? lx : ly);
+    return c ? c : lx < ly ? -1 : lx > ly;
+}
+
+static int cmp_keys(const void *ctx, uint32_t x, uint32_t y) { return key_order(ctx, x, y); }
+
+/* rank[r]: the position of row r's entity key among the batch's distinct
+ * keys in key order (the order of chunk files). */
+static int entity_ranks(const fs_batch *b, uint32_t *rank)
+{
+    size_t n = b->n, nslots = 64, nd = 0;
+    while (nslots < 2 * n)
+        nslots *= 2;
+    uint32_t *slots = calloc(nslots, sizeof *slots), *first = malloc((n ? n : 1) * sizeof *first);
+    uint32_t *id = malloc((n ? n : 1) * sizeof *id), *order = NULL, *rank_of = NULL;
+    int rc = slots && first && id ? FS_OK : FS_E_NOMEM;
+    for (size_t r = 0; rc == FS_OK && r < n; r++) {
+        if (r && b->entity[r] == b->entity[r - 1] && b->entity_len[r] == b->entity_len[r - 1]) {
+            id[r] = id[r - 1];
+            continue;
+        }
+        size_t i = hash_key(b->entity[r], b->entity_len[r]) & (nslots - 1);
+        for (;; i = (i + 1) & (nslots - 1)) {
+            uint32_t s = slots[i];
+            if (!s) {
+                first[nd] = (uint32_t)r;
+                slots[i] = (uint32_t)++nd;
+                id[r] = (uint32_t)(nd - 1);
+                break;
+            }
+            if (key_order(b, first[s - 1], (uint32_t)r) == 0) {
+                id[r] = s - 1;
+                break;
+            }
+        }
+    }
+    if (rc == FS_OK && (!(order = malloc((nd ? nd : 1) * sizeof *order)) ||
+                        !(rank_of = malloc((nd ? nd : 1) * sizeof *rank_of))))
+        rc = FS_E_NOMEM;
+    if (rc == FS_OK) {
+        /* sort the distinct keys (as their first rows) */
+        for (size_t k = 0; k < nd; k++)
+            order[k] = first[k];
+        rc = msort(order, nd, cmp_keys, b);
+    }
+    if (rc == FS_OK) {
+        for (size_t k = 0; k < nd; k++)
+            rank_of[id[order[k]]] = (uint32_t)k;
+        for (size_t r = 0; r < n; r++)
+            rank[r] = rank_of[id[r]];
+    }
+    free(slots);
+    free(first);
+    free(id);
+    free(order);
+    free(rank_of);
+    return rc;
+}
+
 typedef struct {
     int64_t start;
-    fs_batch rows;
-} pending_chunk;
+    size_t count, off;
+} bucket;
 
-/* Writes the new rows of one table as chunk files; appends their manifest
- * entries to `entries`. */
-static int checkpoint_table(fs_engine *e, table_head *t, int64_t interval, uint64_t cp_seq,
-                            json_t *entries, fs_strbuf *err)
+static int cmp_bucket(const void *a, const void *b)
 {
-    if (t->cp_batches == t->nb)
+    const bucket *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Writes rows [0, b->n) of `b` (one table) as chunk files, one per `interval`
+ * of event_ts, each sorted by (entity, event_ts, seq) through an index (the
+ * rows are not copied). Files are named
+ * chunks/TABLE/START-SEQ[SUFFIX].chunk, written with `flags`; their manifest
+ * entries are appended to `entries` (max_seq = `seq`). */
+static int write_interval_files(fs_engine *e, const char *table, const fs_batch *b, int64_t interval,
+                                uint64_t seq, const char *suffix, int flags, json_t *entries,
+                                fs_strbuf *err)
+{
+    size_t n = b->n;
+    if (n == 0)
         return FS_OK;
-    const fs_batch *first = t->batches[t->cp_batches];
-    fs_colspec *spec = calloc(first->ncols ? first->ncols : 1, sizeof *spec);
-    pending_chunk *pc = NULL;
-    size_t npc = 0, cappc = 0;
-    int rc = spec ? FS_OK : FS_E_NOMEM;
-    for (size_t k = 0; spec && k < first->ncols; k++)
-        spec[k] = (fs_colspec){first->cols[k].name, first->cols[k].type};
-    for (size_t bi = t->cp_batches; rc == FS_OK && bi < t->nb; bi++) {
-        const fs_batch *b = t->batches[bi];
-        size_t last = 0;
-        for (size_t r = 0; rc == FS_OK && r < b->n; r++) {
-            int64_t st = chunk_start(b->event_ts[r], interval);
-            if (!(npc && pc[last].start == st)) {
-                for (last = 0; last < npc && pc[last].start != st; last++)
-                    ;
-                if (last == npc) {
-                    if (npc == cappc) {
-                        size_t cap = cappc ? 2 * cappc : 16;
-                        pending_chunk *p = realloc(pc, cap * sizeof *p);
-                        if (!p) {
-                            rc = FS_E_NOMEM;
-                            break;
-                        }
-                        pc = p;
-                        cappc = cap;
-                    }
-                    pc[npc].start = st;
-                    if (fs_batch_init(&pc[npc].rows, spec, first->ncols) != FS_OK) {
-                        rc = FS_E_NOMEM;
-                        break;
-                    }
-                    npc++;
-                }
-            }
-            if (fs_batch_copy_row(&pc[last].rows, b, r))
+    if (n > UINT32_MAX) {
+        fs_sb_printf(err, "too many rows for one chunk write (%zu)", n);
+        return FS_E_INVAL;
+    }
+    /* Bucket the rows by chunk (a small hash map on the start), stably. */
+    size_t nslots = 64, nbk = 0, capbk = 16;
+    uint32_t *slots = calloc(nslots, sizeof *slots), *bk_of = malloc(n * sizeof *bk_of);
+    bucket *bk = malloc(capbk * sizeof *bk);
+    uint32_t *idx = malloc(n * sizeof *idx), *rank = NULL;
+    int rc = slots && bk_of && bk && idx ? FS_OK : FS_E_NOMEM;
+    int64_t last_start = 0;
+    uint32_t last_bk = UINT32_MAX;
+    for (size_t r = 0; rc == FS_OK && r < n; r++) {
+        int64_t st = chunk_start(b->event_ts[r], interval);
+        if (last_bk != UINT32_MAX && st == last_start) {
+            bk_of[r] = last_bk;
+            bk[last_bk].count++;
+            continue;
+        }
+        if (2 * (nbk + 1) > nslots) { /* grow the map */
+            size_t ns = nslots * 2;
+            uint32_t *s2 = calloc(ns, sizeof *s2);
+            if (!s2) {
                 rc = FS_E_NOMEM;
+                break;
+            }
+            for (size_t k = 0; k < nbk; k++) {
+                size_t i = hash_key((const char *)&bk[k].start, sizeof bk[k].start) & (ns - 1);
+                while (s2[i])
+                    i = (i + 1) & (ns - 1);
+                s2[i] = (uint32_t)k + 1;
+            }
+            free(slots);
+            slots = s2;
+            nslots = ns;
         }
+        size_t i = hash_key((const char *)&st, sizeof st) & (nslots - 1);
+        while (slots[i] && bk[slots[i] - 1].start != st)
+            i = (i + 1) & (nslots - 1);
+        if (!slots[i]) {
+            if (nbk == capbk) {
+                bucket *p = realloc(bk, 2 * capbk * sizeof *p);
+                if (!p) {
+                    rc = FS_E_NOMEM;
+                    break;
+                }
+                bk = p;
+                capbk *= 2;
+            }
+            bk[nbk] = (bucket){st, 0, 0};
+            slots[i] = (uint32_t)++nbk;
+        }
+        last_bk = slots[i] - 1;
+        last_start = st;
+        bk_of[r] = last_bk;
+        bk[last_bk].count++;
     }
-    char *dir = NULL;
     if (rc == FS_OK) {
-        size_t n = strlen(e->dir) + strlen(t->name) + 16;
-        dir = malloc(n);
-        if (!dir)
-            rc = FS_E_NOMEM;
-        else {
-            snprintf(dir, n, "%s/chunks/%s", e->dir, t->name);
-            rc = fs_mkdirs(dir, err);
+        size_t off = 0;
+        for (size_t k = 0; k < nbk; k++) {
+            bk[k].off = off;
+            off += bk[k].count;
         }
+        size_t *fill = calloc(nbk, sizeof *fill);
+        if (!fill)
+            rc = FS_E_NOMEM;
+        for (size_t r = 0; rc == FS_OK && r < n; r++)
+            idx[bk[bk_of[r]].off + fill[bk_of[r]]++] = (uint32_t)r;
+        free(fill);
     }
-    for (size_t i = 0; rc == FS_OK && i < npc; i++) {
-        if ((rc = fs_batch_sort(&pc[i].rows)) != FS_OK)
-            break;
-        char rel[512], *path;
-        /* start as offset binary so names sort by time; the checkpoint seq
-         * keeps files of different checkpoints for one chunk apart */
-        snprintf(rel, sizeof rel, "chunks/%s/%016" PRIx64 "-%016" PRIx64 ".chunk", t->name,
-                 (uint64_t)pc[i].start ^ (UINT64_C(1) << 63), cp_seq);
+    /* Sort each bucket when it is not in order already (ingest files
+     * usually are). */
+    for (size_t k = 0; rc == FS_OK && k < nbk; k++) {
+        uint32_t *v = idx + bk[k].off;
+        size_t cnt = bk[k].count, i = 1;
+        for (; i < cnt; i++) {
+            uint32_t x = v[i - 1], y = v[i];
+            int c = b->entity[x] == b->entity[y] && b->entity_len[x] == b->entity_len[y]
+                        ? 0
+                        : key_order(b, x, y);
+            if (c > 0 || (c == 0 && (b->event_ts[x] > b->event_ts[y] ||
+                                     (b->event_ts[x] == b->event_ts[y] && b->seq[x] > b->seq[y]))))
+                break;
+        }
+        if (i >= cnt)
+            continue;
+        if (!rank) {
+            if (!(rank = malloc(n * sizeof *rank))) {
+                rc = FS_E_NOMEM;
+                break;
+            }
+            if ((rc = entity_ranks(b, rank)) != FS_OK)
+                break;
+        }
+        row_order o = {b, rank};
+        rc = msort(v, cnt, cmp_rows, &o);
+    }
+    if (rc == FS_OK)
+        qsort(bk, nbk, sizeof *bk, cmp_bucket); /* files in time order */
+    for (size_t k = 0; rc == FS_OK && k < nbk; k++) {
+        char rel[600], *path;
+        /* start as offset binary so names sort by time; the seq keeps files
+         * of different checkpoints and commits for one chunk apart */
+        snprintf(rel, sizeof rel, "chunks/%s/%016" PRIx64 "-%016" PRIx64 "%s.chunk", table,
+                 (uint64_t)bk[k].start ^ (UINT64_C(1) << 63), seq, suffix);
         if (!(path = fs_path_join(e->dir, rel))) {
             rc = FS_E_NOMEM;
             break;
         }
-        fs_chunk_meta meta = {t->name, pc[i].start, pc[i].start + interval, cp_seq};
-        rc = fs_chunk_write(path, &pc[i].rows, &meta, err);
-        fs_chunk *ch = NULL;
+        fs_chunk_meta meta = {table, bk[k].start, bk[k].start + interval, seq};
         fs_chunk_stats st = {0};
-        if (rc == FS_OK && (rc = fs_chunk_open(path, &ch, err)) == FS_OK) {
-            fs_chunk_get_stats(ch, &st);
-            fs_chunk_close(ch);
-        }
+        rc = fs_chunk_write_rows(path, b, idx + bk[k].off, bk[k].count, &meta, flags, &st, err);
         free(path);
         if (rc != FS_OK)
             break;
         json_t *en = json_object();
-        json_object_set_new(en, "table", json_string(t->name));
+        json_object_set_new(en, "table", json_string(table));
         json_object_set_new(en, "file", json_string(rel));
-        json_object_set_new(en, "start", json_integer(pc[i].start));
-        json_object_set_new(en, "end", json_integer(pc[i].start + interval));
-        json_object_set_new(en, "max_seq", json_integer((json_int_t)cp_seq));
-        json_object_set_new(en, "rows", json_integer((json_int_t)pc[i].rows.n));
+        json_object_set_new(en, "start", json_integer(bk[k].start));
+        json_object_set_new(en, "end", json_integer(bk[k].start + interval));
+        json_object_set_new(en, "max_seq", json_integer((json_int_t)seq));
+        json_object_set_new(en, "rows", json_integer((json_int_t)st.rows));
         json_object_set_new(en, "bytes", json_integer((json_int_t)st.file_bytes));
         json_object_set_new(en, "raw_bytes", json_integer((json_int_t)st.raw_bytes));
         json_array_append_new(entries, en);
     }
-    if (rc == FS_OK && dir) { /* the new table directory's entry itself */
-        char *chunks = fs_path_join(e->dir, "chunks");
-        rc = chunks ? fs_fsync_dir(chunks, err) : FS_E_NOMEM;
-        free(chunks);
+    free(slots);
+    free(bk_of);
+    free(bk);
+    free(idx);
+    free(rank);
+    return rc;
+}
+
+/* fdatasync of each file of `entries` (from index `from` on), then fsync of
+ * the directories that hold them (and of chunks/ itself, for a new table
+ * directory): the files are durable before anything names them. */
+static int sync_files(fs_engine *e, json_t *entries, size_t from, fs_strbuf *err)
+{
+    size_t i;
+    json_t *en;
+    int rc = FS_OK;
+    json_t *dirs = json_object();
+    json_array_foreach(entries, i, en) {
+        if (i < from)
+            continue;
+        const char *rel = json_string_value(json_object_get(en, "file"));
+        char *path = fs_path_join(e->dir, rel);
+        int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd < 0 || fdatasync(fd) != 0) {
+            int er = path ? errno : ENOMEM;
+            fs_sb_printf(err, "cannot sync %s: %s", path ? path : rel, strerror(er));
+            rc = er == ENOSPC || er == EDQUOT ? FS_E_NOSPACE : FS_E_IO;
+        }
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        if (rc != FS_OK)
+            break;
+        const char *slash = strrchr(rel, '/');
+        if (slash) {
+            char d[600];
+            snprintf(d, sizeof d, "%.*s", (int)(slash - rel), rel);
+            json_object_set_new(dirs, d, json_true());
+        }
     }
-    for (size_t i = 0; i < npc; i++)
-        fs_batch_free(&pc[i].rows);
-    free(pc);
-    free(spec);
+    const char *d;
+    json_t *v;
+    json_object_foreach(dirs, d, v) {
+        if (rc != FS_OK)
+            break;
+        char *p = fs_path_join(e->dir, d);
+        rc = p ? fs_fsync_dir(p, err) : FS_E_NOMEM;
+        free(p);
+    }
+    if (rc == FS_OK && json_object_size(dirs)) {
+        char *p = fs_path_join(e->dir, "chunks");
+        rc = p ? fs_fsync_dir(p, err) : FS_E_NOMEM;
+        free(p);
+    }
+    json_decref(dirs);
+    return rc;
+}
+
+/* Removes the files of `entries` (from index `from` on): they were written
+ * for something that failed, and nothing names them. */
+static void unlink_files(fs_engine *e, json_t *entries, size_t from)
+{
+    size_t i;
+    json_t *en;
+    json_array_foreach(entries, i, en) {
+        if (i < from)
+            continue;
+        char *p = fs_path_join(e->dir, json_string_value(json_object_get(en, "file")));
+        if (p)
+            unlink(p);
+        free(p);
+    }
+}
+
+static int table_dir(fs_engine *e, const char *table, fs_strbuf *err)
+{
+    size_t n = strlen(e->dir) + strlen(table) + 16;
+    char *dir = malloc(n);
+    if (!dir)
+        return FS_E_NOMEM;
+    snprintf(dir, n, "%s/chunks/%s", e->dir, table);
+    int rc = fs_mkdirs(dir, err);
     free(dir);
+    return rc;
+}
+
+static int same_columns(const fs_batch *a, const fs_batch *b)
+{
+    if (a->ncols != b->ncols)
+        return 0;
+    for (size_t c = 0; c < a->ncols; c++)
+        if (a->cols[c].type != b->cols[c].type || strcmp(a->cols[c].name, b->cols[c].name) != 0)
+            return 0;
+    return 1;
+}
+
+/* Writes the rows of the table's batches that are not in chunk files yet:
+ * batches with the same columns are viewed as one (their arrays gathered,
+ * strings shared, nothing re-encoded row by row) and written per interval;
+ * manifest entries go to `entries`. */
+static int checkpoint_table(fs_engine *e, table_head *t, int64_t interval, uint64_t cp_seq,
+                            json_t *entries, fs_strbuf *err)
+{
+    int rc = FS_OK, made_dir = 0;
+    unsigned group = 0;
+    for (size_t bi = 0; rc == FS_OK && bi < t->nb;) {
+        if (t->in_chunk[bi]) {
+            bi++;
+            continue;
+        }
+        const fs_batch *first = t->batches[bi];
+        size_t end = bi + 1, rows = first->n;
+        while (end < t->nb && !t->in_chunk[end] && same_columns(first, t->batches[end]))
+            rows += t->batches[end++]->n;
+        if (!made_dir && (rc = table_dir(e, t->name, err)) != FS_OK)
+            break;
+        made_dir = 1;
+        char suffix[32] = "";
+        if (group)
+            snprintf(suffix, sizeof suffix, "-g%u", group);
+        if (end == bi + 1) { /* one batch (one large commit): written as it is */
+            rc = write_interval_files(e, t->name, first, interval, cp_seq, suffix, FS_CHUNK_NO_SYNC,
+                                      entries, err);
+            group++;
+            bi = end;
+            continue;
+        }
+        /* The group as one batch: column arrays concatenated, strings shared. */
+        fs_colspec *spec = calloc(first->ncols ? first->ncols : 1, sizeof *spec);
+        fs_batch g;
+        if (!spec) {
+            rc = FS_E_NOMEM;
+            break;
+        }
+        for (size_t k = 0; k < first->ncols; k++)
+            spec[k] = (fs_colspec){first->cols[k].name, first->cols[k].type};
+        rc = fs_batch_init(&g, spec, first->ncols);
+        free(spec);
+        if (rc != FS_OK)
+            break;
+        if ((rc = fs_batch_reserve(&g, rows)) == FS_OK)
+            for (size_t k = bi; k < end; k++)
+                fs_batch_append_shared(&g, t->batches[k]);
+        if (rc == FS_OK)
+            rc = write_interval_files(e, t->name, &g, interval, cp_seq, suffix, FS_CHUNK_NO_SYNC,
+                                      entries, err);
+        fs_batch_free(&g);
+        group++;
+        bi = end;
+    }
     return rc;
 }
 
@@ -829,13 +1773,13 @@ static int write_manifest(fs_engine *e, json_t *chunks, uint64_t cp_seq, fs_strb
     return rc;
 }
 
-int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err)
+/* The checkpoint, with commit_mu held by the caller. */
+static int checkpoint_locked(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err)
 {
-    pthread_mutex_lock(&e->commit_mu); /* no commit while the head is split */
     uint64_t cp_seq = e->last_seq;
     int rc = FS_OK;
     if (cp_seq == e->checkpoint_seq)
-        goto out;
+        return FS_OK;
     json_t *entries = json_array();
     /* Readers may run: the head is only read here, and published below. */
     for (size_t t = 0; rc == FS_OK && t < e->nt; t++) {
@@ -843,31 +1787,280 @@ int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx,
         rc = checkpoint_table(e, &e->tables[t], iv > 0 ? iv : 86400LL * 1000000000LL, cp_seq,
                               entries, err);
     }
-    if (rc != FS_OK) { /* the old manifest stands; stray files are harmless */
+    if (rc == FS_OK)
+        rc = sync_files(e, entries, 0, err);
+    if (rc != FS_OK) { /* the old manifest stands; the new files go */
+        unlink_files(e, entries, 0);
         json_decref(entries);
-        goto out;
+        return rc;
     }
+    /* The manifest lists the chunks of streamed commits, then the new ones. */
     json_t *chunks = json_copy(e->chunks);
+    json_array_extend(chunks, e->unlisted);
     json_array_extend(chunks, entries);
     json_decref(entries);
     fs_fault_point("checkpoint-before-manifest");
     if ((rc = write_manifest(e, chunks, cp_seq, err)) != FS_OK) {
         json_decref(chunks);
-        goto out;
+        return rc;
     }
     fs_fault_point("checkpoint-before-trim");
     pthread_rwlock_wrlock(&e->lock);
     json_decref(e->chunks);
     e->chunks = chunks;
+    json_array_clear(e->unlisted);
     e->checkpoint_seq = cp_seq;
     for (size_t t = 0; t < e->nt; t++)
-        e->tables[t].cp_batches = e->tables[t].nb;
+        if (e->tables[t].nb)
+            memset(e->tables[t].in_chunk, 1, e->tables[t].nb);
     pthread_rwlock_unlock(&e->lock);
-    rc = fs_wal_trim(e->wal, cp_seq, err);
-out:
+    return fs_wal_trim(e->wal, cp_seq, err);
+}
+
+int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err)
+{
+    if (e->read_only)
+        return FS_E_INVAL;
+    pthread_mutex_lock(&e->commit_mu); /* no commit while the head is split */
+    int rc = checkpoint_locked(e, interval, ctx, err);
     pthread_mutex_unlock(&e->commit_mu);
     return rc;
 }
+
+/* ---- streamed commits ------------------------------------------------------------ */
+
+struct fs_engine_stream {
+    fs_engine *e;
+    char *table;
+    int64_t interval;
+    fs_chunk_interval_fn interval_fn;
+    void *ctx;
+    uint64_t seq; /* the commit's, reserved at begin */
+    pthread_mutex_t mu; /* parts may be added from several threads */
+    uint64_t rows;
+    unsigned next_part;
+    json_t *files; /* manifest entries of the parts written so far, each with its "part" */
+};
+
+int fs_engine_stream_begin(fs_engine *e, const char *table, fs_chunk_interval_fn interval, void *ctx,
+                           fs_engine_stream **out, fs_strbuf *err)
+{
+    *out = NULL;
+    if (e->read_only || !table || !*table)
+        return FS_E_INVAL;
+    fs_engine_stream *s = calloc(1, sizeof *s);
+    if (!s || !(s->table = strdup(table)) || !(s->files = json_array())) {
+        if (s)
+            free(s->table);
+        free(s);
+        return FS_E_NOMEM;
+    }
+    int64_t iv = interval ? interval(ctx, table) : 0;
+    s->e = e;
+    pthread_mutex_init(&s->mu, NULL);
+    s->interval = iv > 0 ? iv : 86400LL * 1000000000LL;
+    s->interval_fn = interval;
+    s->ctx = ctx;
+    int rc = table_dir(e, table, err);
+    if (rc != FS_OK) {
+        pthread_mutex_destroy(&s->mu);
+        json_decref(s->files);
+        free(s->table);
+        free(s);
+        return rc;
+    }
+    pthread_mutex_lock(&e->commit_mu); /* until commit or abort: the seq is ours */
+    s->seq = fs_wal_last_seq(e->wal) + 1;
+    *out = s;
+    return FS_OK;
+}
+
+int fs_engine_stream_add_part(fs_engine_stream *s, fs_batch *part, unsigned index, fs_strbuf *err)
+{
+    if (!part->n)
+        return FS_OK;
+    for (size_t r = 0; r < part->n; r++)
+        part->seq[r] = s->seq;
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "-p%u", index);
+    json_t *mine = json_array();
+    int rc = mine ? write_interval_files(s->e, s->table, part, s->interval, s->seq, suffix,
+                                         FS_CHUNK_NO_SYNC, mine, err)
+                  : FS_E_NOMEM;
+    if (rc != FS_OK) {
+        unlink_files(s->e, mine, 0);
+        json_decref(mine);
+        return rc;
+    }
+    size_t i;
+    json_t *en;
+    json_array_foreach(mine, i, en) json_object_set_new(en, "part", json_integer(index));
+    pthread_mutex_lock(&s->mu);
+    json_array_extend(s->files, mine);
+    s->rows += part->n;
+    if (index >= s->next_part)
+        s->next_part = index + 1;
+    pthread_mutex_unlock(&s->mu);
+    json_decref(mine);
+    fs_fault_point("stream-after-part");
+    return FS_OK;
+}
+
+int fs_engine_stream_add(fs_engine_stream *s, fs_batch *part, fs_strbuf *err)
+{
+    pthread_mutex_lock(&s->mu);
+    unsigned index = s->next_part++;
+    pthread_mutex_unlock(&s->mu);
+    return fs_engine_stream_add_part(s, part, index, err);
+}
+
+/* Part order, stably: the files of a commit are listed (and read) in the
+ * order of the file's text, which decides ties inside the commit. */
+static int cmp_part(const void *a, const void *b)
+{
+    json_t *const *x = a, *const *y = b;
+    json_int_t px = json_integer_value(json_object_get(*x, "part")),
+               py = json_integer_value(json_object_get(*y, "part"));
+    if (px != py)
+        return px < py ? -1 : 1;
+    return json_integer_value(json_object_get(*x, "pos")) <
+                   json_integer_value(json_object_get(*y, "pos"))
+               ? -1
+               : 1;
+}
+
+static int sort_parts(json_t *files)
+{
+    size_t n = json_array_size(files), i;
+    json_t **v = malloc((n ? n : 1) * sizeof *v), *en;
+    if (!v)
+        return FS_E_NOMEM;
+    json_array_foreach(files, i, en) {
+        json_object_set_new(en, "pos", json_integer((json_int_t)i));
+        v[i] = json_incref(en);
+    }
+    qsort(v, n, sizeof *v, cmp_part);
+    json_array_clear(files);
+    for (i = 0; i < n; i++) {
+        json_object_del(v[i], "part");
+        json_object_del(v[i], "pos");
+        json_array_append_new(files, v[i]);
+    }
+    free(v);
+    return FS_OK;
+}
+
+void fs_engine_stream_drop_parts(fs_engine_stream *s, unsigned from_index)
+{
+    pthread_mutex_lock(&s->mu);
+    json_t *keep = json_array();
+    size_t i;
+    json_t *en;
+    json_array_foreach(s->files, i, en) {
+        if (json_integer_value(json_object_get(en, "part")) >= (json_int_t)from_index) {
+            char *p = fs_path_join(s->e->dir, json_string_value(json_object_get(en, "file")));
+            if (p)
+                unlink(p);
+            free(p);
+            s->rows -= (uint64_t)json_integer_value(json_object_get(en, "rows"));
+        } else
+            json_array_append(keep, en);
+    }
+    json_decref(s->files);
+    s->files = keep;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void stream_free(fs_engine_stream *s)
+{
+    pthread_mutex_destroy(&s->mu);
+    json_decref(s->files);
+    free(s->table);
+    free(s);
+}
+
+void fs_engine_stream_abort(fs_engine_stream *s)
+{
+    if (!s)
+        return;
+    unlink_files(s->e, s->files, 0);
+    pthread_mutex_unlock(&s->e->commit_mu);
+    stream_free(s);
+}
+
+int fs_engine_stream_commit(fs_engine_stream *s, uint64_t *seq_out, fs_strbuf *err)
+{
+    fs_engine *e = s->e;
+    if (!s->rows) {
+        fs_engine_stream_abort(s);
+        return FS_E_INVAL;
+    }
+    /* 1. the parts durable (their names too), listed in file order */
+    fs_fault_point("stream-before-sync");
+    int rc = sort_parts(s->files);
+    if (rc == FS_OK)
+        rc = sync_files(e, s->files, 0, err);
+    /* 2. the commit record: from here the commit is durable */
+    fs_wbuf w = {0};
+    int64_t now = fs_now_ns();
+    size_t tlen = strlen(s->table), i;
+    json_t *en;
+    fs_wbuf_varint(&w, 2);
+    fs_wbuf_svarint(&w, now);
+    fs_wbuf_varint(&w, tlen);
+    fs_wbuf_bytes(&w, s->table, tlen);
+    fs_wbuf_varint(&w, s->rows);
+    fs_wbuf_varint(&w, json_array_size(s->files));
+    json_array_foreach(s->files, i, en) {
+        const char *rel = json_string_value(json_object_get(en, "file"));
+        fs_wbuf_varint(&w, strlen(rel));
+        fs_wbuf_bytes(&w, rel, strlen(rel));
+        fs_wbuf_svarint(&w, (int64_t)json_integer_value(json_object_get(en, "start")));
+        fs_wbuf_svarint(&w, (int64_t)json_integer_value(json_object_get(en, "end")));
+        fs_wbuf_varint(&w, (uint64_t)json_integer_value(json_object_get(en, "rows")));
+        fs_wbuf_varint(&w, (uint64_t)json_integer_value(json_object_get(en, "bytes")));
+        fs_wbuf_varint(&w, (uint64_t)json_integer_value(json_object_get(en, "raw_bytes")));
+    }
+    if (rc == FS_OK)
+        rc = fs_wbuf_status(&w);
+    uint64_t seq = 0;
+    if (rc == FS_OK) {
+        fs_fault_point("stream-before-commit-record");
+        rc = fs_wal_append(e->wal, w.data, w.len, &seq, err);
+    }
+    fs_wbuf_free(&w);
+    if (rc != FS_OK) { /* no record: nothing names the parts */
+        fs_engine_stream_abort(s);
+        return rc;
+    }
+    fs_fault_point("stream-after-commit-record");
+    if (seq != s->seq) { /* cannot happen while commit_mu is held */
+        fs_sb_printf(err, "streamed commit got seq %llu, expected %llu; reopen the store",
+                     (unsigned long long)seq, (unsigned long long)s->seq);
+        rc = FS_E_IO;
+    }
+    /* 3. visible: the parts wait for the first read (g); the next
+     * checkpoint lists them in the manifest (the caller takes one) */
+    json_array_foreach(s->files, i, en) {
+        if (rc == FS_OK)
+            rc = add_pending(e, s->table, json_string_value(json_object_get(en, "file")));
+    }
+    pthread_rwlock_wrlock(&e->lock);
+    if (rc == FS_OK)
+        rc = record_commit(e, seq, now, s->table, s->rows);
+    e->last_seq = seq;
+    json_array_extend(e->unlisted, s->files);
+    pthread_rwlock_unlock(&e->lock);
+    if (rc != FS_OK)
+        fs_sb_printf(err, "%scommit %llu is durable but could not be published; reopen the store",
+                     fs_sb_str(err)[0] ? ": " : "", (unsigned long long)seq);
+    *seq_out = seq;
+    pthread_mutex_unlock(&e->commit_mu);
+    stream_free(s);
+    return rc;
+}
+
+/* ---- retention and statistics --------------------------------------------------- */
 
 int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint64_t *chunks_out,
                           uint64_t *rows_out, fs_strbuf *err)
@@ -888,6 +2081,22 @@ int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint6
         rc = write_manifest(e, keep, e->checkpoint_seq, err);
     }
     if (rc == FS_OK && json_array_size(gone)) {
+        /* Not read into the head yet: they never will be. */
+        json_t *gone_set = json_object();
+        json_array_foreach(gone, i, ch) json_object_set_new(
+            gone_set, json_string_value(json_object_get(ch, "file")), json_true());
+        pthread_mutex_lock(&e->load_mu);
+        size_t k = 0;
+        for (size_t p = 0; p < e->npending; p++) {
+            if (json_object_get(gone_set, e->pending[p].rel)) {
+                free(e->pending[p].table);
+                free(e->pending[p].rel);
+            } else
+                e->pending[k++] = e->pending[p];
+        }
+        __atomic_store_n(&e->npending, k, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&e->load_mu);
+        json_decref(gone_set);
         /* The manifest no longer names them: deleting is now safe, and a
          * crash before it leaves only unreferenced files. */
         json_array_foreach(gone, i, ch) {
@@ -913,15 +2122,18 @@ int fs_engine_table_storage(fs_engine *e, const char *table, fs_table_storage *o
 {
     memset(out, 0, sizeof *out);
     pthread_rwlock_rdlock(&e->lock);
-    size_t i;
-    json_t *ch;
-    json_array_foreach(e->chunks, i, ch) {
-        if (strcmp(json_string_value(json_object_get(ch, "table")), table) != 0)
-            continue;
-        out->chunks++;
-        out->rows += (uint64_t)json_integer_value(json_object_get(ch, "rows"));
-        out->file_bytes += (uint64_t)json_integer_value(json_object_get(ch, "bytes"));
-        out->raw_bytes += (uint64_t)json_integer_value(json_object_get(ch, "raw_bytes"));
+    json_t *lists[2] = {e->chunks, e->unlisted};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        json_t *ch;
+        json_array_foreach(lists[l], i, ch) {
+            if (strcmp(json_string_value(json_object_get(ch, "table")), table) != 0)
+                continue;
+            out->chunks++;
+            out->rows += (uint64_t)json_integer_value(json_object_get(ch, "rows"));
+            out->file_bytes += (uint64_t)json_integer_value(json_object_get(ch, "bytes"));
+            out->raw_bytes += (uint64_t)json_integer_value(json_object_get(ch, "raw_bytes"));
+        }
     }
     pthread_rwlock_unlock(&e->lock);
     return FS_OK;
@@ -930,14 +2142,18 @@ int fs_engine_table_storage(fs_engine *e, const char *table, fs_table_storage *o
 int fs_engine_table_stats(fs_engine *e, const char *table, fs_table_stats *out)
 {
     memset(out, 0, sizeof *out);
+    int rc = ensure_loaded(e);
+    if (rc != FS_OK)
+        return rc;
     pthread_rwlock_rdlock(&e->lock);
     const table_head *t = find_table(e, table);
     if (t) {
         out->rows = t->rows;
-        out->entities = t->ne;
+        for (size_t i = 0; i < t->ne; i++)
+            out->entities += t->ents[i].n > 0;
         out->min_event_ts = t->min_ts;
         out->max_event_ts = t->max_ts;
     }
     pthread_rwlock_unlock(&e->lock);
-    return t ? FS_OK : FS_E_NOTFOUND;
+    return t && t->nb ? FS_OK : FS_E_NOTFOUND;
 }

@@ -12,7 +12,14 @@
  *
  * Concurrency: one writer, many readers. Rows are never modified once
  * committed, so a reader takes the read lock only while it looks rows up,
- * and pins `known_at` to see one consistent state across several reads. */
+ * and pins `known_at` to see one consistent state across several reads.
+ *
+ * Memory: a read-only engine reads every chunk file at open. The writer's
+ * engine reads them at its first read (fs_engine_asof, _latest, _history,
+ * _scan, _entities, _table_stats), all at once: an engine that only
+ * commits never holds the store's older rows, nor the rows of its own
+ * streamed commits. A damaged file then fails that read (a negative
+ * FS_E_* status) instead of the open. */
 #ifndef FS_ENGINE_H
 #define FS_ENGINE_H
 
@@ -80,10 +87,19 @@ int fs_engine_latest(fs_engine *e, const char *table, const char *entity, uint64
 
 /* Rows of entity with from <= event_ts < to, in (event_ts, seq) order, every
  * version included, visible at known_at; at most `limit` (0 = all). Calls fn
- * per row; a nonzero return stops and is returned. */
+ * per row; a nonzero return stops and is returned. A chunk file that cannot
+ * be read returns its FS_E_* status before any call. */
 typedef int (*fs_row_fn)(void *ctx, fs_row_ref row);
 int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                       uint64_t known_at, size_t limit, fs_row_fn fn, void *ctx);
+
+/* Column scans: as fs_engine_history, but fn gets runs of consecutive rows
+ * of one batch (rows row0 .. row0 + n - 1 of `b`, in (event_ts, seq) order,
+ * n >= 1), so a caller reads a column's array directly instead of one call
+ * per row. A nonzero return stops and is returned. */
+typedef int (*fs_run_fn)(void *ctx, const fs_batch *b, size_t row0, size_t n);
+int fs_engine_scan(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
+                   uint64_t known_at, fs_run_fn fn, void *ctx);
 
 /* Calls fn for every entity key of `table` that has rows, in no particular
  * order (keys valid while the engine is open). A nonzero return stops. */
@@ -112,6 +128,44 @@ typedef int64_t (*fs_chunk_interval_fn)(void *ctx, const char *table);
  * stray chunk files are ignored) or the new one. Commits wait meanwhile;
  * reads go on. Returns FS_OK with nothing to do when no commit is new. */
 int fs_engine_checkpoint(fs_engine *e, fs_chunk_interval_fn interval, void *ctx, fs_strbuf *err);
+
+/* Streamed commit: one commit whose rows arrive in parts and never sit in
+ * memory together (ingest of a large file). Each part is sorted and written
+ * at once as chunk files that nothing names yet; fs_engine_stream_commit
+ * makes them durable (fdatasync, directory fsync), then appends one WAL
+ * record naming them (format 2): that record is the commit point, so the
+ * commit is all or nothing. The rows become visible to reads at once (the
+ * files are read into the head at the first read) and the manifest lists
+ * them at the next checkpoint; take one after the commit. A crash before
+ * the record leaves files that nothing names, which the writer's next open
+ * deletes; fs_engine_stream_abort deletes them at once.
+ *
+ * begin reserves the next sequence number and holds the engine's commit
+ * lock until commit or abort (other commits, checkpoints and retention
+ * wait; reads go on), so call no committing function of this engine on the
+ * thread that began the stream before it ends. fs_engine_stream_add may run
+ * on other threads, also at once; it stamps the part's seq column
+ * and leaves the batch otherwise unchanged (the caller may clear and reuse
+ * it). Every part must hold the columns of the first. */
+typedef struct fs_engine_stream fs_engine_stream;
+int fs_engine_stream_begin(fs_engine *e, const char *table, fs_chunk_interval_fn interval, void *ctx,
+                           fs_engine_stream **out, fs_strbuf *err);
+int fs_engine_stream_add(fs_engine_stream *s, fs_batch *part, fs_strbuf *err);
+/* The same with the part's place in the commit given: parts are read back in
+ * `index` order (which decides between rows of one entity and event_ts in
+ * one commit: the later part wins), whatever order they were added in, so
+ * several threads may add the parts of different stretches of a file at
+ * once. Each index once; fs_engine_stream_add takes the next free one. */
+int fs_engine_stream_add_part(fs_engine_stream *s, fs_batch *part, unsigned index, fs_strbuf *err);
+/* Removes the parts with index >= from_index (their files go): a stretch of
+ * the input that must be read again. Not concurrently with adds. */
+void fs_engine_stream_drop_parts(fs_engine_stream *s, unsigned from_index);
+/* On FS_OK the commit is durable and visible (*seq_out its seq); on failure
+ * nothing of it is stored. Frees the stream either way (committing a stream
+ * without rows fails with FS_E_INVAL). */
+int fs_engine_stream_commit(fs_engine_stream *s, uint64_t *seq_out, fs_strbuf *err);
+/* Drops the parts written so far and frees the stream. NULL is allowed. */
+void fs_engine_stream_abort(fs_engine_stream *s);
 
 /* Retention: removes the chunks of `table` whose whole range ends at or
  * before `cutoff` from the manifest (atomically), then deletes their files.
