@@ -162,8 +162,10 @@ static int read_series(fs_engine *e, const char *table, const char *entity, cons
     collect_ctx c = {sr, names, ncols, {0}, 0};
     if (ncols > 64)
         return FS_E_INVAL;
-    fs_engine_history(e, table, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, 0, collect_row, &c);
-    return c.oom ? FS_E_NOMEM : FS_OK;
+    int rc = fs_engine_history(e, table, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, 0, collect_row, &c);
+    if (c.oom)
+        return FS_E_NOMEM;
+    return rc < 0 ? rc : FS_OK; /* a chunk file that cannot be read: never compute on a gap */
 }
 
 /* ---- one entity ------------------------------------------------------------------ */
@@ -407,8 +409,12 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
         goto out;
     }
     vj.states = &states;
-    if (fs_engine_entities(s->engine, v->source, add_key, &vj)) {
-        rc = FS_E_NOMEM;
+    int er = fs_engine_entities(s->engine, v->source, add_key, &vj);
+    if (er) { /* add_key's 1 (out of memory), or the engine's status (a chunk it cannot read) */
+        rc = er < 0 ? er : FS_E_NOMEM;
+        if (er < 0)
+            fs_sb_printf(err, "view '%s': cannot read source '%s': %s", v->name, v->source,
+                         fs_strerror(er));
         goto free_states;
     }
     /* Entities in key order: the same work in the same order on every run. */

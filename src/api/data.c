@@ -826,9 +826,16 @@ static int get_locked(fs_store *s, const char *entity, const char *const *featur
         const char *colname = f->how == FS_PROD_FROM ? f->from : f->name;
         fs_row_ref ref;
         int col;
-        if (fs_engine_asof(s->engine, table, key, at, at == FS_TIME_LATEST ? 0 : v->ttl_ns,
-                           known_at, &ref) == 1 &&
-            (col = fs_batch_col(ref.batch, colname)) >= 0) {
+        int found = fs_engine_asof(s->engine, table, key, at, at == FS_TIME_LATEST ? 0 : v->ttl_ns,
+                                   known_at, &ref);
+        if (found < 0) { /* a chunk file that cannot be read: an error, not "not found" */
+            json_decref(it);
+            json_decref(arr);
+            json_decref(o);
+            snprintf(msg, sizeof msg, "cannot read the stored rows of %s: %s", table, fs_strerror(found));
+            return fs_store_fail(s, found, msg);
+        }
+        if (found == 1 && (col = fs_batch_col(ref.batch, colname)) >= 0) {
             /* "Latest" returns the newest value even when it is older than the
              * TTL, and says so (as Feast's OUTSIDE_MAX_AGE): the age is
              * measured from now. At a given time the TTL bounds the lookup. */
@@ -1014,7 +1021,12 @@ int fs_history_json(fs_store *s, const char *table, const char *entity, int64_t 
     for (size_t k = 0; k < want; k++)
         h.cols[k] = has ? fs_batch_col(first.batch, json_string_value(json_array_get(names, k))) : -1;
     h.ncols = want;
-    fs_engine_history(s->engine, table, entity, from, to, known_at, limit, hist_row, &h);
+    int hr = fs_engine_history(s->engine, table, entity, from, to, known_at, limit, hist_row, &h);
+    if (hr < 0) {
+        snprintf(msg, sizeof msg, "cannot read the stored rows of %s: %s", table, fs_strerror(hr));
+        rc = fs_store_fail(s, hr, msg);
+        goto out;
+    }
     json_t *o = json_object();
     json_object_set_new(o, "table", json_string(table));
     json_object_set_new(o, "entity", json_string(entity));

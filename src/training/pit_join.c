@@ -95,9 +95,11 @@ static int merge_entity(join_ctx *c, const entity_group *g, row_buf *buf, int64_
     int64_t from = c->ttl > 0 && lo > INT64_MIN + c->ttl ? lo - c->ttl : INT64_MIN;
     int64_t hi = c->ts[c->order[g->first + g->count - 1]];
     int64_t to = hi == INT64_MAX ? INT64_MAX : hi + 1;
-    fs_engine_history(c->e, c->table, g->key, from, to, c->known_at, 0, collect, buf);
+    int rc = fs_engine_history(c->e, c->table, g->key, from, to, c->known_at, 0, collect, buf);
     if (buf->oom)
         return FS_E_NOMEM;
+    if (rc < 0) /* a chunk file that cannot be read: fail, never answer from a gap */
+        return rc;
     size_t j = 0;
     long best = -1;
     for (size_t k = 0; k < g->count; k++) {

@@ -81,10 +81,21 @@ int fs_signals_as_labels(fs_engine *e, const fs_source_def *src, const fs_traini
     json_t *keys = json_array(), *k;
     size_t i;
     fs_engine_entities(e, "signals", collect_key, keys);
-    json_array_foreach(keys, i, k)
-        fs_engine_history(e, "signals", json_string_value(k), o->where_from ? o->where_from : INT64_MIN,
-                          o->where_to ? o->where_to : INT64_MAX, known_at, 0, signal_row, &c);
+    int rc = FS_OK;
+    json_array_foreach(keys, i, k) {
+        int hr = fs_engine_history(e, "signals", json_string_value(k),
+                                   o->where_from ? o->where_from : INT64_MIN,
+                                   o->where_to ? o->where_to : INT64_MAX, known_at, 0, signal_row, &c);
+        if (hr < 0 && rc == FS_OK) {
+            fs_sb_printf(err, "cannot read the signals of %s: %s", json_string_value(k), fs_strerror(hr));
+            rc = hr;
+        }
+    }
     json_decref(keys);
+    if (rc != FS_OK) {
+        json_decref(c.rows);
+        return rc;
+    }
     size_t n = json_array_size(c.rows);
     json_t **sorted = malloc((n + 1) * sizeof *sorted);
     FILE *m = sorted ? open_memstream(data, len) : NULL;

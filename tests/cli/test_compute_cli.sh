@@ -62,4 +62,13 @@ check "jobs json" run 0 "$FSTORE" --dir "$D" jobs --json
 check "jobs record definitions" contains "$OUT" '"technical:rsi_14": 2'
 check "unknown view" run 2 "$FSTORE" --dir "$D" compute nope
 check "unknown view message" contains "$ERR" "no view named 'nope'"
+
+# A damaged chunk file: compute and get fail loudly, nothing is computed on a gap.
+"$FSTORE" --dir "$D" compact >/dev/null
+chunk=$(ls "$D"/chunks/candles/*.chunk | head -1)
+printf 'XXXX' | dd of="$chunk" bs=1 seek=100 conv=notrunc 2>/dev/null
+check "compute on a damaged chunk fails" run 3 "$FSTORE" --dir "$D" compute technical
+check "compute says corrupt" contains "$ERR" "cannot read source 'candles': FS_E_CORRUPT"
+check "get on a damaged chunk fails" run 2 "$FSTORE" --dir "$D" get BTCUSDT:1h technical:close_price
+check "get names the chunk file" contains "$ERR" "$(basename "$chunk"): corrupt chunk file"
 finish
