@@ -295,29 +295,62 @@ static int compute_entity(worker *w, size_t ki)
         }
         if ((rc = fs_view_plan_run(p, w->state, w->scratch, (const double *const *)in, n, out)) != FS_OK)
             return rc;
+        /* Append the block's rows column by column (warm-up rows before
+         * --from are read, not written). */
         int64_t lo = vj->from ? vj->from : INT64_MIN;
-        for (size_t r = 0; r < n; r++) {
-            int64_t ts = sr->ts[b0 + r];
-            if (ts < lo)
-                continue; /* warm-up row: read, not written */
-            long row = fs_batch_add_row(&w->out, key, strlen(key), ts);
-            if (row < 0)
+        size_t r0 = 0;
+        while (r0 < n && sr->ts[b0 + r0] < lo)
+            r0++;
+        size_t m = n - r0;
+        if (!m)
+            continue;
+        fs_batch *ob = &w->out;
+        if (ob->n + m > ob->cap) { /* room for the entity's remaining rows, or double */
+            size_t want = ob->n + (end - b0);
+            if (fs_batch_reserve(ob, want > 2 * ob->cap ? want : 2 * ob->cap) != FS_OK)
                 return FS_E_NOMEM;
-            for (size_t k = 0; k < p->n_outputs; k++) {
-                double v = out[k][r];
-                if (isfinite(v))
-                    fs_batch_set_f64(&w->out, k, (size_t)row, v);
-            }
-            fs_batch_set_i64(&w->out, p->n_outputs, (size_t)row, (int64_t)vj->job_id);
-            if (vj->with_confidence) {
-                double c = conf[r];
-                if (p->has_confidence && !(out[p->n_outputs][r] >= c))
-                    c = out[p->n_outputs][r]; /* the smaller, or NaN while the window fills */
-                if (isfinite(c))
-                    fs_batch_set_f64(&w->out, p->n_outputs + 1, (size_t)row, c);
-            }
-            res->rows++;
         }
+        size_t klen = strlen(key), base = ob->n;
+        const char *k0 = base && ob->entity_len[base - 1] == klen &&
+                                 memcmp(ob->entity[base - 1], key, klen) == 0
+                             ? ob->entity[base - 1] /* rows of one entity share its key */
+                             : fs_arena_strndup(&ob->arena, key, klen);
+        if (!k0)
+            return FS_E_NOMEM;
+        for (size_t r = 0; r < m; r++) {
+            ob->entity[base + r] = k0;
+            ob->entity_len[base + r] = (uint32_t)klen;
+        }
+        memcpy(ob->event_ts + base, sr->ts + b0 + r0, m * sizeof(int64_t));
+        memset(ob->seq + base, 0, m * sizeof(uint64_t));
+        for (size_t k = 0; k < p->n_outputs; k++) {
+            const double *src = out[k] + r0;
+            double *dst = ob->cols[k].f64 + base;
+            uint8_t *valid = ob->cols[k].valid + base;
+            for (size_t r = 0; r < m; r++) {
+                int ok = isfinite(src[r]);
+                dst[r] = ok ? src[r] : 0;
+                valid[r] = (uint8_t)ok;
+            }
+        }
+        fs_column *jc = &ob->cols[p->n_outputs];
+        for (size_t r = 0; r < m; r++) {
+            jc->i64[base + r] = (int64_t)vj->job_id;
+            jc->valid[base + r] = 1;
+        }
+        if (vj->with_confidence) {
+            fs_column *cc = &ob->cols[p->n_outputs + 1];
+            for (size_t r = 0; r < m; r++) {
+                double c = conf[r0 + r];
+                if (p->has_confidence && !(out[p->n_outputs][r0 + r] >= c))
+                    c = out[p->n_outputs][r0 + r]; /* the smaller, or NaN while the window fills */
+                int ok = isfinite(c);
+                cc->f64[base + r] = ok ? c : 0;
+                cc->valid[base + r] = (uint8_t)ok;
+            }
+        }
+        ob->n += m;
+        res->rows += m;
     }
     res->last_ts = end ? sr->ts[end - 1] : INT64_MIN;
     if (resume && end <= start)

@@ -366,6 +366,12 @@ int fs_batch_serialize(const fs_batch *b, const char *table, fs_wbuf *w)
     for (size_t c = 0; c < b->ncols; c++) {
         const fs_column *col = &b->cols[c];
         fs_wbuf_bytes(w, col->valid, b->n);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (col->type == FS_VT_FLOAT64) { /* little-endian u64 bits: the array as it is */
+            fs_wbuf_bytes(w, col->f64, b->n * sizeof(double));
+            continue;
+        }
+#endif
         for (size_t r = 0; r < b->n; r++) {
             switch (col->type) {
             case FS_VT_INT64:
