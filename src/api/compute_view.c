@@ -29,6 +29,9 @@
 #include <unistd.h>
 
 enum { BLOCK_ROWS = 4096 };
+/* Jobs expected to write at least this many rows stream them in parts of
+ * STREAM_PART_ROWS; smaller ones commit through the write-ahead log. */
+enum { STREAM_MIN_ROWS = 1 << 18, STREAM_PART_ROWS = 1 << 19 };
 
 /* One entity's source series, one row per event_ts. */
 typedef struct {
@@ -75,6 +78,10 @@ struct view_job {
     int with_confidence; /* rows carry `_confidence` */
     const fs_compute_progress *progress;
     worker *reporter;
+    /* A large job's rows go to chunk files in parts as workers fill them,
+     * committed once at the end (engine.h "Streamed commit"): memory stays
+     * bounded and the rows are not written twice (log, then chunks). */
+    fs_engine_stream *stream;
     uint64_t entities_done, rows_done; /* under mu */
 };
 
@@ -388,6 +395,15 @@ static void *worker_main(void *arg)
         vj->entities_done++;
         vj->rows_done += w->out.n - before;
         pthread_mutex_unlock(&vj->mu);
+        if (rc == FS_OK && vj->stream && w->out.n >= STREAM_PART_ROWS) {
+            fs_strbuf perr = {0};
+            if ((rc = fs_engine_stream_add(vj->stream, &w->out, &perr)) != FS_OK) {
+                w->rc = rc;
+                snprintf(w->err, sizeof w->err, "writing computed rows: %s", fs_sb_str(&perr));
+            }
+            fs_sb_free(&perr);
+            fs_batch_clear(&w->out);
+        }
     }
     return NULL;
 }
@@ -485,6 +501,16 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     }
     if (rc != FS_OK)
         goto free_workers;
+    /* Rows to expect: the source's rows not yet computed. */
+    fs_table_stats st;
+    uint64_t done_rows = 0;
+    for (size_t k = 0; k < states.n; k++)
+        done_rows += states.ents[k].rows;
+    if (fs_engine_table_stats(s->engine, v->source, &st) == FS_OK && st.rows > done_rows &&
+        st.rows - done_rows >= STREAM_MIN_ROWS)
+        rc = fs_engine_stream_begin(s->engine, vj.table, fs_store_chunk_interval, s, &vj.stream, err);
+    if (rc != FS_OK)
+        goto free_workers;
     pthread_t *tids = calloc((size_t)jobs, sizeof *tids);
     int started = 0;
     if (!tids)
@@ -503,6 +529,25 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
             fs_sb_printf(err, "view '%s': %s", v->name, ws[t].err);
         }
     /* Commit what the workers computed, then save the states. */
+    if (vj.stream) {
+        uint64_t seq, streamed = vj.rows_done;
+        for (int t = 0; t < jobs && rc == FS_OK; t++)
+            if (ws[t].out.n)
+                rc = fs_engine_stream_add(vj.stream, &ws[t].out, err);
+        if (rc == FS_OK && streamed) {
+            rc = fs_engine_stream_commit(vj.stream, &seq, err);
+            vj.stream = NULL;
+            fs_strbuf cerr = {0}; /* the manifest lists the new files: a failure here loses nothing */
+            if (rc == FS_OK && fs_engine_checkpoint(s->engine, fs_store_chunk_interval, s, &cerr) != FS_OK)
+                fprintf(stderr, "fstore: warning: checkpoint after compute failed: %s\n", fs_sb_str(&cerr));
+            fs_sb_free(&cerr);
+        }
+        fs_engine_stream_abort(vj.stream); /* an error, or nothing to commit */
+        vj.stream = NULL;
+        *rows_out += streamed;
+        for (int t = 0; t < jobs; t++)
+            fs_batch_clear(&ws[t].out);
+    }
     for (int t = 0; t < jobs && rc == FS_OK; t++) {
         uint64_t seq;
         size_t n_rows = ws[t].out.n;
@@ -533,6 +578,7 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     if (rc == FS_OK)
         rc = fs_state_save(spath, &states, err);
 free_workers:
+    fs_engine_stream_abort(vj.stream); /* still open only on an error path */
     for (int t = 0; ws && t < jobs; t++) {
         worker *w = &ws[t];
         fs_batch_free(&w->out);

@@ -92,7 +92,7 @@ const fs_source_def *fs_table_source(const fs_registry *r, const char *table)
     return fs_reg_source(r, table);
 }
 
-static int64_t source_interval(void *ctx, const char *table)
+int64_t fs_store_chunk_interval(void *ctx, const char *table)
 {
     const fs_source_def *src = fs_table_source(((fs_store *)ctx)->cat.reg, table);
     return src ? src->chunk_interval_ns : 0;
@@ -106,7 +106,7 @@ int fs_compact(fs_store *s)
     int rc = fs_store_engine(s, 1, 10000);
     if (rc == FS_OK) {
         fs_strbuf err = {0};
-        rc = fs_engine_checkpoint(s->engine, source_interval, s, &err);
+        rc = fs_engine_checkpoint(s->engine, fs_store_chunk_interval, s, &err);
         if (rc != FS_OK)
             fs_store_fail(s, rc, fs_sb_str(&err));
         fs_sb_free(&err);
@@ -124,7 +124,7 @@ int fs_gc(fs_store *s, char **json)
     fs_strbuf err = {0};
     int rc = fs_store_engine(s, 1, 10000), dropped_any = 0;
     if (rc == FS_OK)
-        rc = fs_engine_checkpoint(s->engine, source_interval, s, &err);
+        rc = fs_engine_checkpoint(s->engine, fs_store_chunk_interval, s, &err);
     json_t *o = json_object(), *arr = json_array();
     const fs_registry *r = s->cat.reg;
     int64_t now = fs_now_ns();
@@ -358,7 +358,7 @@ static int ingest_flush(ingest_worker *w)
         return FS_OK;
     int rc = FS_OK;
     if (!*w->stream) /* the first part: the stream (and the commit's seq) starts */
-        rc = fs_engine_stream_begin(w->s->engine, w->source, source_interval, w->s, w->stream, &w->err);
+        rc = fs_engine_stream_begin(w->s->engine, w->source, fs_store_chunk_interval, w->s, w->stream, &w->err);
     if (rc == FS_OK && w->writer) {
         w->writer->stream = *w->stream;
         if ((rc = ingest_writer_wait(w->writer)) == FS_OK &&
@@ -566,7 +566,7 @@ int fs_ingest_file(fs_store *s, const char *source, const char *path, const fs_i
             b.to = total;
             b.part_base = INGEST_SECOND_HALF;
             if (!stream &&
-                (rc = fs_engine_stream_begin(s->engine, source, source_interval, s, &stream, &err)) != FS_OK)
+                (rc = fs_engine_stream_begin(s->engine, source, fs_store_chunk_interval, s, &stream, &err)) != FS_OK)
                 goto parsed;
             if (pthread_create(&bth, NULL, ingest_second_half, &b) == 0)
                 b_running = 1;
@@ -642,7 +642,7 @@ parsed:
     }
     fs_batch *last = a.buf[a.cur];
     if (rc == FS_OK && !stream && last->n >= INGEST_STREAM_MIN_ROWS)
-        rc = fs_engine_stream_begin(s->engine, source, source_interval, s, &stream, &err);
+        rc = fs_engine_stream_begin(s->engine, source, fs_store_chunk_interval, s, &stream, &err);
     if (rc == FS_OK && stream && a.rep.rows_ok + b.rep.rows_ok == 0) {
         fs_engine_stream_abort(stream); /* every row rejected: nothing to commit */
         stream = NULL;
@@ -670,7 +670,7 @@ parsed:
     else if (streamed /* the manifest lists its files, the log forgets it */ ||
              fs_engine_rows_since_checkpoint(s->engine) >= CHECKPOINT_ROWS) {
         fs_strbuf cerr = {0};
-        if (fs_engine_checkpoint(s->engine, source_interval, s, &cerr) != FS_OK)
+        if (fs_engine_checkpoint(s->engine, fs_store_chunk_interval, s, &cerr) != FS_OK)
             /* the commit is durable in the log; the checkpoint can be retried */
             fprintf(stderr, "fstore: warning: checkpoint failed: %s\n", fs_sb_str(&cerr));
         fs_sb_free(&cerr);

@@ -36,6 +36,10 @@ int fs_store_engine(fs_store *s, int writer, int wait_ms);
  * the source itself, or the source of a view table. NULL when unknown. */
 const fs_source_def *fs_table_source(const fs_registry *r, const char *table);
 
+/* The chunk interval of an engine table (a source or a view table), for
+ * checkpoints and streamed commits; ctx is the fs_store. */
+int64_t fs_store_chunk_interval(void *ctx, const char *table);
+
 /* Whether a view's computed features are up to date with its definition:
  * {"status": computed | never_computed | needs_recompute | ..., "reason",
  * "entities", "rows", "last_job"} (compute.c). New reference. */

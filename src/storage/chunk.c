@@ -1268,51 +1268,77 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
         goto out;
     }
 
-    /* Append. */
-    for (size_t i = 0; i < n; i++) {
-        long row = fs_batch_add_row(out, e->key, e->key_len, ts[i]);
-        if (row < 0) {
-            rc = FS_E_NOMEM;
-            goto out;
-        }
-        out->seq[row] = (uint64_t)seq[i];
+    /* Append, a column at a time: room for all rows first, one copy of the
+     * key for all of them (a row at a time, with its zeroing, was most of
+     * the cost of reading a chunk). */
+    if (fs_batch_reserve(out, n0 + (size_t)n) != FS_OK) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+    const char *key_copy = n0 && out->entity_len[n0 - 1] == e->key_len &&
+                                   memcmp(out->entity[n0 - 1], e->key, e->key_len) == 0
+                               ? out->entity[n0 - 1]
+                               : fs_arena_strndup(&out->arena, e->key, e->key_len);
+    if (!key_copy) {
+        rc = FS_E_NOMEM;
+        goto out;
     }
     for (size_t k = 0; k < c->ncols; k++) {
         dcol *d = &dc[k];
-        fs_column *col = &out->cols[k];
-        if (col->type == FS_VT_STRING) {
-            /* One arena copy per distinct string, shared by its rows. */
-            free(dcopy);
-            dcopy = calloc(d->ds.ndict ? d->ds.ndict : 1, sizeof *dcopy);
-            if (!dcopy) {
+        if (out->cols[k].type != FS_VT_STRING)
+            continue;
+        /* One arena copy per distinct string, shared by its rows. */
+        free(dcopy);
+        dcopy = calloc(d->ds.ndict ? d->ds.ndict : 1, sizeof *dcopy);
+        if (!dcopy) {
+            rc = FS_E_NOMEM;
+            goto out;
+        }
+        for (size_t j = 0; j < d->ds.ndict; j++)
+            if (!(dcopy[j] = fs_arena_strndup(&out->arena, d->ds.dict[j], d->ds.dict_lens[j]))) {
                 rc = FS_E_NOMEM;
                 goto out;
             }
-            for (size_t j = 0; j < d->ds.ndict; j++) {
-                dcopy[j] = fs_arena_strndup(&out->arena, d->ds.dict[j], d->ds.dict_lens[j]);
-                if (!dcopy[j]) {
-                    rc = FS_E_NOMEM;
-                    goto out;
-                }
-            }
-        }
+        fs_column *col = &out->cols[k];
         for (size_t i = 0; i < n; i++) {
-            if (d->valid && !d->valid[i])
-                continue;
-            size_t row = n0 + i;
-            col->valid[row] = 1;
-            switch (col->type) {
-            case FS_VT_INT64:
-            case FS_VT_TIMESTAMP: col->i64[row] = d->i64[i]; break;
-            case FS_VT_FLOAT64: col->f64[row] = d->f64[i]; break;
-            case FS_VT_BOOL: col->b[row] = d->b[i]; break;
-            case FS_VT_STRING:
-                col->s[row] = dcopy[d->ds.codes[i]];
-                col->slen[row] = d->ds.dict_lens[d->ds.codes[i]];
-                break;
-            }
+            int v = !d->valid || d->valid[i];
+            col->valid[n0 + i] = (uint8_t)v;
+            col->s[n0 + i] = v ? dcopy[d->ds.codes[i]] : "";
+            col->slen[n0 + i] = v ? d->ds.dict_lens[d->ds.codes[i]] : 0;
         }
     }
+    for (size_t i = 0; i < n; i++) {
+        out->entity[n0 + i] = key_copy;
+        out->entity_len[n0 + i] = (uint32_t)e->key_len;
+        out->seq[n0 + i] = (uint64_t)seq[i];
+    }
+    memcpy(out->event_ts + n0, ts, (size_t)n * sizeof *ts);
+    for (size_t k = 0; k < c->ncols; k++) {
+        dcol *d = &dc[k];
+        fs_column *col = &out->cols[k];
+        uint8_t *valid = col->valid + n0;
+        if (d->valid)
+            memcpy(valid, d->valid, (size_t)n);
+        else if (col->type != FS_VT_STRING)
+            memset(valid, 1, (size_t)n);
+        switch (col->type) { /* a null row's slot holds 0, as every batch's does */
+        case FS_VT_INT64:
+        case FS_VT_TIMESTAMP:
+            for (size_t i = 0; i < n; i++)
+                col->i64[n0 + i] = valid[i] ? d->i64[i] : 0;
+            break;
+        case FS_VT_FLOAT64:
+            for (size_t i = 0; i < n; i++)
+                col->f64[n0 + i] = valid[i] ? d->f64[i] : 0;
+            break;
+        case FS_VT_BOOL:
+            for (size_t i = 0; i < n; i++)
+                col->b[n0 + i] = valid[i] ? d->b[i] : 0;
+            break;
+        case FS_VT_STRING: break;
+        }
+    }
+    out->n = n0 + (size_t)n;
 out:
     if (rc != FS_OK) {
         while (out->n > n0)
