@@ -15,7 +15,7 @@ endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -fPIC -pthread -Iinclude -Isrc $(EXTRA_CFLAGS)
-LDLIBS  := -lyaml -ljansson -lpthread -lm
+LDLIBS  := -lyaml -ljansson -lmicrohttpd -lpthread -lm
 LDFLAGS := $(OPT) -pthread
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))

@@ -275,6 +275,14 @@ int fs_log_json(fs_store *store, char **json);
  * rows). Takes the writer lock like fs_ingest_file. */
 int fs_compact(fs_store *store);
 
+/* fs_compact, then the compression policy: for every source with
+ * `compress_after` (and the tables of its views), the chunk files of each
+ * time partition that ended more than that long ago are merged into one
+ * file, compressed as one (docs/storage-format.md). *json (free with
+ * fs_free; json may be NULL): {"checkpointed": true, "compressed":
+ * [{"table", "partitions", "files_merged"}]}. Takes the writer lock. */
+int fs_compact_json(fs_store *store, char **json);
+
 /* Applies retention: for every source with a `retention` period, takes a
  * checkpoint, then drops the whole chunks whose time range ended more than
  * that period ago (as TimescaleDB's drop_chunks). The manifest is replaced
@@ -396,6 +404,203 @@ int fs_run_rebuild(fs_store *store, const char *id, const char *out, fs_training
  * ("running", "ok", "failed", "interrupted"), "started", "duration_ms",
  * "views", "rows", "errors", "definitions": {"view:feature": version}}]}. */
 int fs_jobs_json(fs_store *store, char **json);
+
+/* ===========================================================================
+ * Online store and serving (docs/online.md, docs/http-api.md)
+ *
+ * The online store holds the latest row per (view, entity) of every view
+ * marked `online: true`: in memory for lookups, and in DIR/online/VIEW.bin
+ * (written atomically) so that a restart serves at once. It is fed by
+ * fs_materialize, by fs_compute (for the online views it computes) and by
+ * fs_push. Every value carries its event_ts, the commit that stored it and
+ * its confidence.
+ * ========================================================================= */
+
+typedef struct {
+    const char *const *views; /* online views to materialize; NULL: every online view */
+    size_t n_views;
+    /* from, to: rows with from <= event_ts <= to (0: unbounded; `to` 0 is
+     * now). Without `from` (and not incremental) each view is REBUILT: it
+     * then holds exactly, per entity, the row a point-in-time read at `to`
+     * gives (entities without one are dropped). With `from`, or with
+     * `incremental`, rows are MERGED: a value replaces the stored one only
+     * when it is newer (event_ts, then commit). */
+    int64_t from, to;
+    /* From the last materialized point of each view (recorded in its file):
+     * only rows not yet seen (committed after it, or newer than its `to`). */
+    int incremental;
+    int lock_wait_ms; /* wait this long for another process writing the online store */
+} fs_materialize_opts;
+
+typedef struct {
+    size_t views;          /* views materialized */
+    uint64_t entities;     /* entity rows looked at */
+    uint64_t values;       /* feature values written or replaced */
+    int64_t duration_ns;
+} fs_materialize_result;
+
+/* Materializes online views from the offline store (the engine, refreshed
+ * first so every commit is seen) into the online store. The files are
+ * replaced atomically, one per view; the in-memory store of this handle's
+ * fs_online (if open) changes at once, other processes' at their next
+ * fs_online_refresh.
+ * @return FS_OK; FS_E_NOTFOUND (unknown view); FS_E_INVAL (a view is not
+ *         online; from > to); FS_E_BUSY (another process writes the online
+ *         store beyond lock_wait_ms); FS_E_IO; FS_E_NOSPACE; FS_E_NOMEM. */
+int fs_materialize(fs_store *store, const fs_materialize_opts *opts, fs_materialize_result *result);
+
+/* The online store's state as JSON: {"views": [{"view", "entities",
+ * "features", "materialized_to", "materialized_seq", "materialized_at",
+ * "file"}]}. *json is freed with fs_free(). */
+int fs_online_status_json(fs_store *store, char **json);
+
+/* Push targets (Feast's PushMode). */
+#define FS_PUSH_ONLINE 1u  /* the online store only */
+#define FS_PUSH_OFFLINE 2u /* the offline store only: one commit */
+#define FS_PUSH_ONLINE_AND_OFFLINE 3u
+#define FS_PUSH_COMPUTE 4u /* with OFFLINE: then compute the online views that read the
+                              source (incrementally), so their indicators follow */
+#define FS_PUSH_DRY_RUN 8u /* validate only: write nothing */
+
+typedef struct {
+    uint64_t rows;      /* rows pushed */
+    uint64_t seq;       /* the offline commit (0: none) */
+    uint64_t values;    /* online values written */
+    long bad_row;       /* on FS_E_PARSE: the 0-based row at fault (-1: the whole push) */
+    char bad_column[128]; /* and its column ("" when none) */
+} fs_push_result;
+
+/* Pushes rows into source `source`: `df_json` is a JSON object mapping
+ * column names to equal-length arrays (Feast's push "df"), validated row by
+ * row exactly as ingest validates a JSON-lines file (docs/ingest.md). One bad
+ * row rejects the whole push: nothing is written, the call returns
+ * FS_E_PARSE, fs_errmsg names the row and column, and result->bad_row /
+ * bad_column say it for programs. With FS_PUSH_OFFLINE the rows are one
+ * commit, durable before the call returns, and the handle becomes the data
+ * directory's writer (as fs_ingest_file). With FS_PUSH_ONLINE the `from:`
+ * features of every online view of the source are updated (newer values
+ * win) and the view files rewritten before the call returns.
+ * @return FS_OK; FS_E_NOTFOUND (no such source); FS_E_INVAL (not an object
+ *         of arrays; arrays of different lengths; bad `to`); FS_E_PARSE (a
+ *         bad row); FS_E_BUSY; FS_E_IO; FS_E_NOSPACE; FS_E_NOMEM. */
+int fs_push(fs_store *store, const char *source, const char *df_json, size_t len, unsigned to,
+            int lock_wait_ms, fs_push_result *result);
+
+/* ---- In-process lookups: for a trading engine that embeds fstore --------------
+ *
+ *   fs_online *on;  fs_online_query *q;  fs_online_value v[20];
+ *   fs_online_open(store, &on, NULL);
+ *   fs_online_prepare(on, names, 20, NULL, &q, NULL);     // once
+ *   fs_online_lookup(on, q, "BTCUSDT:1h", 0, v, NULL, 0); // per tick: no allocation
+ *
+ * Thread safety: an fs_online handle and a prepared query may be used by any
+ * number of threads at once; lookups never allocate, never block on disk and
+ * never see half an update (a writer publishes a view's new table at once). */
+
+typedef struct fs_online fs_online;
+typedef struct fs_online_query fs_online_query;
+
+/* The online store of `store`: every online view's file is loaded. Opening
+ * it again for the same handle returns the same object (reference counted;
+ * close each open). The store handle must outlive it. Views applied after
+ * the open are not seen: open again after fs_apply.
+ * @return FS_OK; FS_E_CORRUPT (a view file fails its checksum: detail names
+ *         it); FS_E_VERSION; FS_E_IO; FS_E_NOMEM. */
+int fs_online_open(fs_store *store, fs_online **out, char **detail);
+void fs_online_close(fs_online *online);
+
+/* Reloads the view files that another process replaced since they were
+ * read (a `fstore materialize` beside a server). Cheap when nothing changed:
+ * one stat per view. Returns the number of views reloaded, or <0 on error. */
+int fs_online_refresh(fs_online *online);
+
+/* Resolves features once: `features` are "view:feature" or "view" (all its
+ * features), or NULL with `service` the name of a feature service. Every
+ * view must be online. An entity for the query is keyed like its widest
+ * entity (the one with most join keys; every other view's keys must be among
+ * them): fs_online_query_key() lists the join keys in order.
+ * @return FS_OK; FS_E_NOTFOUND (unknown feature, view or service);
+ *         FS_E_INVAL (a view is not online; views whose join keys no single
+ *         entity key covers); FS_E_NOMEM. *detail (may be NULL; fs_free)
+ *         says which. */
+int fs_online_prepare(fs_online *online, const char *const *features, size_t n_features,
+                      const char *service, fs_online_query **out, char **detail);
+void fs_online_query_free(fs_online_query *query);
+/* The query's features ("view:feature", in order) and its join keys. Borrowed. */
+size_t fs_online_query_size(const fs_online_query *query);
+const char *fs_online_query_feature(const fs_online_query *query, size_t i);
+size_t fs_online_query_nkeys(const fs_online_query *query);
+const char *fs_online_query_key(const fs_online_query *query, size_t i);
+
+/* Status of a looked-up value (as Feast's FieldStatus). */
+typedef enum {
+    FS_ONLINE_NOT_FOUND = 0,      /* no value for this entity */
+    FS_ONLINE_PRESENT = 1,
+    FS_ONLINE_NULL_VALUE = 2,     /* the stored value is null */
+    FS_ONLINE_OUTSIDE_MAX_AGE = 3 /* now - event_ts > the view's TTL; the value is still given */
+} fs_online_status;
+
+/* Value types. */
+typedef enum {
+    FS_ONLINE_NONE = 0, /* NOT_FOUND or NULL_VALUE */
+    FS_ONLINE_DOUBLE,
+    FS_ONLINE_INT64,
+    FS_ONLINE_BOOL,      /* in i64: 0 or 1 */
+    FS_ONLINE_TIMESTAMP, /* in i64: ns since the epoch */
+    FS_ONLINE_STRING     /* str/str_len, NUL-terminated, in the caller's buffer */
+} fs_online_type;
+
+typedef struct {
+    int status;        /* fs_online_status */
+    int type;          /* fs_online_type */
+    double f64;
+    int64_t i64;
+    const char *str;   /* NULL when the buffer had no room for it */
+    size_t str_len;
+    int64_t event_ts;  /* when the value became knowable (0 when NOT_FOUND) */
+    uint64_t seq;      /* the commit that stored it (0: an online-only push) */
+    double confidence; /* NaN when none was recorded */
+} fs_online_value;
+
+/* Looks up the query's features for one entity: its join-key values joined
+ * by ':' ("BTCUSDT:1h"), in fs_online_query_key order. out[i] receives
+ * feature i. `now_ns` is the time statuses are judged at (0: the clock).
+ * String values are copied into buf (bufsz bytes; may be NULL/0 when no
+ * feature is a string). Allocates nothing; thread-safe.
+ * @return FS_OK; FS_E_INVAL (NULL argument, wrong number of key values);
+ *         FS_E_NOSPACE (buf too small: the strings that did not fit have
+ *         str NULL, every other field is set). */
+int fs_online_lookup(fs_online *online, const fs_online_query *query, const char *entity,
+                     int64_t now_ns, fs_online_value *out, char *buf, size_t bufsz);
+
+/* "PRESENT", "NOT_FOUND", "NULL_VALUE", "OUTSIDE_MAX_AGE". Static. */
+const char *fs_online_status_name(int status);
+
+/* ---- The HTTP feature server (docs/http-api.md) -------------------------- */
+
+typedef struct {
+    const char *bind;     /* address to listen on; NULL: 127.0.0.1 */
+    int port;             /* 0: any free port (see fs_server_port) */
+    int threads;          /* worker threads; 0: one per core */
+    size_t max_body;      /* request bodies larger than this get 413; 0: 1 MiB */
+    int lock_wait_ms;     /* pushes and materializations wait this long for locks; 0: 5000 */
+    int no_compute_on_push; /* offline pushes do not compute the online views of the source */
+    int validate_only;    /* push and materialize validate and write nothing (tests, fuzzing) */
+} fs_server_opts;
+
+typedef struct fs_server fs_server;
+
+/* Starts the server on its own threads: it serves `store`'s online store,
+ * refreshed from disk a few times a second. The store must outlive it.
+ * @return FS_OK; FS_E_IO (cannot listen: detail says why); FS_E_INVAL; FS_E_NOMEM. */
+int fs_server_start(fs_store *store, const fs_server_opts *opts, fs_server **out, char **detail);
+/* The port it listens on. */
+int fs_server_port(const fs_server *server);
+/* Stops gracefully: no new connection is accepted, requests in flight
+ * finish (for up to `grace_ms`), then the threads stop. Every write a
+ * request made is complete (pushes and materializations write before they
+ * answer). NULL is allowed. */
+void fs_server_stop(fs_server *server, int grace_ms);
 
 #ifdef __cplusplus
 }

@@ -4,8 +4,9 @@
 # what was registered, ingest generated candles (with a few bad rows), read
 # them back under the point-in-time rule, correct one, compute the
 # indicator and expression features, read them point-in-time, and
-# checkpoint to compressed chunk files. Later steps (training set, serve)
-# join as they land.
+# checkpoint to compressed chunk files; build a training set, materialize
+# the online store, serve it over HTTP, query it with curl, push live candles
+# and query again, and stop the server.
 set -euo pipefail
 build=${1:-build/release}
 cd "$(dirname "$0")/.."
@@ -56,4 +57,36 @@ step "$fstore" jobs
 step "$fstore" describe technical | tail -6
 step "$fstore" compact
 step "$fstore" describe source/candles
+
+# A training set: label rows (entity, time) joined point-in-time, recorded as a run.
+printf 'symbol,tf,event_ts,label\nBTCUSDT,1h,2024-01-05T12:00:00Z,1\nETHUSDT,1h,2024-01-10T00:30:00Z,0\nSOLUSDT,1h,2024-01-15T18:00:00Z,1\n' > "$dir/labels.csv"
+step "$fstore" training-set --labels "$dir/labels.csv" --features technical:close_price,technical:rsi_14,technical:macd,technical:momentum_score --out "$dir/train.csv"
+step cat "$dir/train.csv"
+# The online store: the latest row of every online view, for serving.
+step "$fstore" materialize
+step "$fstore" materialize --status
+# The feature server (Feast's HTTP API) on a free port, in the background.
+"$fstore" serve --port 0 > "$dir/serve.log" 2>&1 &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q 'listening on' "$dir/serve.log" && break; sleep 0.05; done
+port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/serve.log")
+url="http://127.0.0.1:$port"
+printf '\n%s$ %s serve --port 0 &%s\n' "$bold" "$fstore" "$plain"; cat "$dir/serve.log"
+query='{"features": ["technical:close_price", "technical:rsi_14", "technical:momentum_score"], "entities": {"symbol": ["BTCUSDT", "ETHUSDT"], "tf": ["1h", "1h"]}}'
+# The generated candles are from January 2024: older than the view's 2h TTL,
+# so their values come back OUTSIDE_MAX_AGE (the value is still given).
+step curl -s -X POST "$url/get-online-features" -d "$query"
+# Live candles, pushed to the server (online and offline): stored as one commit,
+# their indicators computed, and served fresh (the hour that just closed).
+ts=$(( $(date +%s) / 3600 * 3600 - 3600 ))
+step curl -s -X POST "$url/push" -d "{\"push_source_name\": \"candles\", \"to\": \"online_and_offline\", \"df\": {\"symbol\": [\"BTCUSDT\", \"ETHUSDT\"], \"tf\": [\"1h\", \"1h\"], \"ts\": [$ts, $ts], \"o\": [41000, 2400], \"h\": [41500, 2420], \"l\": [40900, 2390], \"c\": [41400, 2415], \"v\": [42.5, 310]}}"
+step curl -s -X POST "$url/get-online-features" -d "$query"
+curl -s -X POST "$url/get-online-features" -d "$query" | grep -q '"statuses":\["PRESENT","PRESENT"\]'  # the demo checks it
+step curl -s -X POST "$url/get-online-features" -d '{"features": ["technical:nope"], "entities": {"symbol": ["BTCUSDT"]}}'
+printf '\n%s$ curl -s %s/metrics | grep -E ...%s\n' "$bold" "$url" "$plain"
+curl -s "$url/metrics" | grep -E '^fstore_(http_requests_total\{endpoint="(get-online-features|push)"|online_entities)'
+printf '\n%s$ kill -TERM %s%s\n' "$bold" "$server" "$plain"
+kill -TERM "$server"; wait "$server"; trap - EXIT
+cat "$dir/serve.log"
 printf '\nDemo data directory: %s (remove it with: rm -rf %s)\n' "$dir" "$dir"

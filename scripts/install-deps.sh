@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # python3-pandas: the training-set cross-check against pandas.merge_asof.
-PKGS=(gcc make pkg-config libyaml-dev libjansson-dev python3-pandas)
+PKGS=(gcc make pkg-config libyaml-dev libjansson-dev python3-pandas libmicrohttpd-dev curl)
 
 missing=()
 for p in "${PKGS[@]}"; do

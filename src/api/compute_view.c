@@ -511,6 +511,7 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
         rc = fs_engine_stream_begin(s->engine, vj.table, fs_store_chunk_interval, s, &vj.stream, err);
     if (rc != FS_OK)
         goto free_workers;
+    vj.reporter = &ws[0]; /* before any worker starts: they read it */
     pthread_t *tids = calloc((size_t)jobs, sizeof *tids);
     int started = 0;
     if (!tids)
@@ -518,7 +519,6 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     for (int t = 1; rc == FS_OK && t < jobs; t++, started++)
         if (pthread_create(&tids[t], NULL, worker_main, &ws[t]) != 0)
             break;
-    vj.reporter = &ws[0];
     worker_main(&ws[0]); /* the calling thread works too */
     for (int t = 1; t <= started; t++)
         pthread_join(tids[t], NULL);

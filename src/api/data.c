@@ -98,22 +98,65 @@ int64_t fs_store_chunk_interval(void *ctx, const char *table)
     return src ? src->chunk_interval_ns : 0;
 }
 
-int fs_compact(fs_store *s)
+/* compress_after: merge the chunk files of one engine table past its policy. */
+static int compress_table(fs_store *s, const char *table, int64_t compress_after, int64_t now,
+                          json_t *report, fs_strbuf *err)
+{
+    uint64_t merged = 0, files = 0;
+    int rc = fs_engine_compact_chunks(s->engine, table, now - compress_after, fs_store_chunk_interval, s,
+                                      &merged, &files, err);
+    if (rc == FS_OK && merged) {
+        json_t *it = json_object();
+        json_object_set_new(it, "table", json_string(table));
+        json_object_set_new(it, "partitions", json_integer((json_int_t)merged));
+        json_object_set_new(it, "files_merged", json_integer((json_int_t)files));
+        json_array_append_new(report, it);
+    }
+    return rc;
+}
+
+int fs_compact_json(fs_store *s, char **json)
 {
     if (!s)
         return FS_E_INVAL;
+    if (json)
+        *json = NULL;
     pthread_mutex_lock(&s->mu);
     int rc = fs_store_engine(s, 1, 10000);
-    if (rc == FS_OK) {
-        fs_strbuf err = {0};
+    fs_strbuf err = {0};
+    json_t *report = json_array();
+    if (rc == FS_OK)
         rc = fs_engine_checkpoint(s->engine, fs_store_chunk_interval, s, &err);
-        if (rc != FS_OK)
-            fs_store_fail(s, rc, fs_sb_str(&err));
-        fs_sb_free(&err);
+    /* Then each table past its compress_after: sources, and views' tables
+     * (which follow their source's policies). */
+    const fs_registry *r = s->cat.reg;
+    int64_t now = fs_now_ns();
+    for (size_t i = 0; rc == FS_OK && i < r->n_sources; i++)
+        if (r->sources[i].compress_after_ns > 0)
+            rc = compress_table(s, r->sources[i].name, r->sources[i].compress_after_ns, now, report, &err);
+    for (size_t i = 0; rc == FS_OK && i < r->n_views; i++) {
+        const fs_source_def *src = fs_reg_source(r, r->views[i].source);
+        char vt[300];
+        snprintf(vt, sizeof vt, "%s%s", FS_VIEW_TABLE_PREFIX, r->views[i].name);
+        if (src && src->compress_after_ns > 0)
+            rc = compress_table(s, vt, src->compress_after_ns, now, report, &err);
     }
+    if (rc != FS_OK) {
+        fs_store_fail(s, rc, fs_sb_str(&err));
+    } else if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "checkpointed", json_true());
+        json_object_set_new(o, "compressed", report);
+        report = NULL;
+        rc = dump(s, o, json);
+    }
+    json_decref(report);
+    fs_sb_free(&err);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+int fs_compact(fs_store *s) { return fs_compact_json(s, NULL); }
 
 int fs_gc(fs_store *s, char **json)
 {

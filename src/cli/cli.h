@@ -78,5 +78,6 @@ extern const cli_command cmd_init, cmd_apply, cmd_ls, cmd_describe, cmd_version;
 extern const cli_command cmd_ingest, cmd_get, cmd_history, cmd_log, cmd_compact, cmd_gc;
 extern const cli_command cmd_compute, cmd_jobs; /* cmd_compute.c */
 extern const cli_command cmd_training_set, cmd_runs; /* cmd_training.c */
+extern const cli_command cmd_materialize, cmd_serve; /* cmd_serve.c */
 
 #endif

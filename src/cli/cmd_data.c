@@ -261,12 +261,23 @@ const cli_command cmd_log = {
 
 static int run_compact(cli *c)
 {
-    if (fs_compact(c->store) != FS_OK)
+    char *json = NULL;
+    if (fs_compact_json(c->store, &json) != FS_OK)
         return cli_error(c, EXIT_FAIL, "%s", fs_errmsg(c->store));
-    if (c->json)
-        printf("{\"compacted\": true}\n");
-    else
+    if (c->json) {
+        cli_print_json(json);
+    } else {
         printf("Checkpointed: every commit is in compressed chunk files; the log is trimmed\n");
+        json_t *o = json_loads(json, 0, NULL), *it;
+        size_t i;
+        json_array_foreach(json_object_get(o, "compressed"), i, it)
+            printf("Compressed %s: %lld partitions past compress_after, %lld files merged into them\n",
+                   json_string_value(json_object_get(it, "table")),
+                   (long long)json_integer_value(json_object_get(it, "partitions")),
+                   (long long)json_integer_value(json_object_get(it, "files_merged")));
+        json_decref(o);
+    }
+    fs_free(json);
     return EXIT_OK;
 }
 

@@ -19,6 +19,7 @@ static const cli_command *const commands[] = {
     &cmd_init, &cmd_apply, &cmd_ls, &cmd_describe, &cmd_ingest, &cmd_get, &cmd_history, &cmd_log,
     &cmd_compact, &cmd_gc, &cmd_compute, &cmd_jobs,
     &cmd_training_set, &cmd_runs,
+    &cmd_materialize, &cmd_serve,
     &cmd_version,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

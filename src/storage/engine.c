@@ -2118,6 +2118,149 @@ int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint6
     return rc;
 }
 
+/* Reads the chunk files `files` (manifest entries, one table and one time
+ * partition) into one batch. FS_E_INVAL when their columns differ (a source
+ * whose definition changed between them: left as they are). */
+static int read_group(fs_engine *e, json_t *files, fs_batch *b, fs_strbuf *err)
+{
+    size_t i;
+    json_t *en;
+    int rc = FS_OK, init = 0;
+    json_array_foreach(files, i, en) {
+        char *path = fs_path_join(e->dir, json_string_value(json_object_get(en, "file")));
+        fs_chunk *ch = NULL;
+        rc = path ? fs_chunk_open(path, &ch, err) : FS_E_NOMEM;
+        free(path);
+        if (rc != FS_OK)
+            break;
+        size_t ncols;
+        const fs_colspec *cols = fs_chunk_columns(ch, &ncols);
+        if (!init) {
+            rc = fs_batch_init(b, cols, ncols);
+            for (size_t c = 0; rc == FS_OK && c < ncols; c++) /* names outlive the chunk */
+                if (!(b->cols[c].name = fs_arena_strdup(&b->meta, cols[c].name)))
+                    rc = FS_E_NOMEM;
+            init = rc == FS_OK;
+        } else if (ncols != b->ncols) {
+            rc = FS_E_INVAL;
+        } else {
+            for (size_t c = 0; c < ncols; c++)
+                if (cols[c].type != b->cols[c].type || strcmp(cols[c].name, b->cols[c].name) != 0)
+                    rc = FS_E_INVAL;
+        }
+        if (rc == FS_OK)
+            rc = fs_chunk_read_all(ch, b, err);
+        fs_chunk_close(ch);
+        if (rc != FS_OK)
+            break;
+    }
+    return rc;
+}
+
+int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
+                             fs_chunk_interval_fn interval_fn, void *ctx, uint64_t *merged_out,
+                             uint64_t *files_out, fs_strbuf *err)
+{
+    *merged_out = *files_out = 0;
+    if (e->read_only)
+        return FS_E_INVAL;
+    int64_t interval = interval_fn ? interval_fn(ctx, table) : 0;
+    if (interval <= 0)
+        interval = 86400LL * 1000000000LL;
+    /* A name no file has: a merged file may itself be merged again later. */
+    char suffix[40];
+    snprintf(suffix, sizeof suffix, "-m%llx", (unsigned long long)fs_now_ns());
+    pthread_mutex_lock(&e->commit_mu);
+    /* The head must hold every row before files change under it: rows read
+     * from the old files stay in memory, and the merged file is only for the
+     * next open. */
+    int rc = ensure_loaded(e);
+    if (rc == FS_OK && json_array_size(e->unlisted))
+        rc = checkpoint_locked(e, interval_fn, ctx, err); /* list streamed commits' files first */
+    json_t *groups = json_object(); /* start -> [entries] */
+    size_t i;
+    json_t *ch;
+    json_array_foreach(e->chunks, i, ch) {
+        if (strcmp(json_string_value(json_object_get(ch, "table")), table) != 0 ||
+            json_integer_value(json_object_get(ch, "end")) > cutoff)
+            continue;
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(ch, "start")));
+        json_t *g = json_object_get(groups, key);
+        if (!g)
+            json_object_set_new(groups, key, g = json_array());
+        json_array_append(g, ch);
+    }
+    json_t *chunks = json_copy(e->chunks), *added = json_array(), *gone = json_array();
+    const char *key;
+    json_t *g;
+    json_object_foreach(groups, key, g) {
+        if (rc != FS_OK)
+            break;
+        if (json_array_size(g) < 2)
+            continue; /* one file per partition already */
+        fs_batch b = {0};
+        uint64_t max_seq = 0;
+        json_array_foreach(g, i, ch)
+            if ((uint64_t)json_integer_value(json_object_get(ch, "max_seq")) > max_seq)
+                max_seq = (uint64_t)json_integer_value(json_object_get(ch, "max_seq"));
+        int grc = read_group(e, g, &b, err);
+        if (grc == FS_E_INVAL) { /* different columns: keep the files as they are */
+            fs_batch_free(&b);
+            continue;
+        }
+        size_t before = json_array_size(added);
+        rc = grc == FS_OK ? write_interval_files(e, table, &b, interval, max_seq, suffix, 0, added, err)
+                          : grc;
+        fs_batch_free(&b);
+        if (rc == FS_OK && json_array_size(added) != before + 1) {
+            fs_sb_printf(err, "compacting %s: rows outside their partition", table);
+            rc = FS_E_CORRUPT;
+        }
+        if (rc == FS_OK) {
+            json_array_extend(gone, g);
+            ++*merged_out;
+        }
+    }
+    json_decref(groups);
+    if (rc == FS_OK && json_array_size(added)) {
+        /* The manifest: every listed file but the merged ones, then the new files. */
+        json_t *keep = json_array();
+        json_array_foreach(chunks, i, ch) {
+            int merged = 0;
+            size_t k;
+            json_t *x;
+            json_array_foreach(gone, k, x) merged |= json_equal(x, ch);
+            if (!merged)
+                json_array_append(keep, ch);
+        }
+        json_array_extend(keep, added);
+        fs_fault_point("compact-before-manifest");
+        rc = write_manifest(e, keep, e->checkpoint_seq, err);
+        if (rc == FS_OK) {
+            pthread_rwlock_wrlock(&e->lock);
+            json_decref(e->chunks);
+            e->chunks = json_incref(keep);
+            pthread_rwlock_unlock(&e->lock);
+            /* Only now may the old files go: a crash before leaves them unnamed. */
+            json_array_foreach(gone, i, ch) {
+                char *path = fs_path_join(e->dir, json_string_value(json_object_get(ch, "file")));
+                if (path && unlink(path) == 0)
+                    ++*files_out;
+                free(path);
+            }
+        }
+        json_decref(keep);
+    }
+    if (rc != FS_OK)
+        unlink_files(e, added, 0); /* the merged files nothing names */
+    json_decref(chunks);
+    json_decref(added);
+    json_decref(gone);
+    pthread_mutex_unlock(&e->commit_mu);
+    return rc;
+}
+
 int fs_engine_table_storage(fs_engine *e, const char *table, fs_table_storage *out)
 {
     memset(out, 0, sizeof *out);

@@ -175,6 +175,19 @@ void fs_engine_stream_abort(fs_engine_stream *s);
 int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint64_t *chunks,
                           uint64_t *rows, fs_strbuf *err);
 
+/* Compression policy (compress_after): merges the chunk files of `table`
+ * whose range ends at or before `cutoff` into one file per time partition
+ * (`interval` wide), recompressed as one: the many small files of streamed
+ * ingests and successive checkpoints become one segment per partition, as
+ * TimescaleDB's compress_chunk turns a chunk into compressed segments. The
+ * merged files are durable before the manifest names them (atomically); the
+ * old files are deleted after. Rows and reads are unchanged. Partitions
+ * whose files have different columns are left alone. Reports partitions
+ * merged and files removed. */
+int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
+                             fs_chunk_interval_fn interval, void *ctx, uint64_t *merged,
+                             uint64_t *files_removed, fs_strbuf *err);
+
 /* Rows committed since the last checkpoint (to decide when to take one). */
 uint64_t fs_engine_rows_since_checkpoint(fs_engine *e);
 
