@@ -398,8 +398,40 @@ TEST(confidence_is_the_minimum_of_the_inputs)
     free(dir);
 }
 
+
+/* A view with more computed features than any fixed-size array would hold. */
+TEST(wide_view)
+{
+    char *dir = temp_dir();
+    fs_store *s = NULL;
+    CHECK_INT(fs_init(dir, NULL), FS_OK);
+    CHECK_INT(fs_open(dir, &s, NULL), FS_OK);
+    char defs[16384];
+    int at = snprintf(defs, sizeof defs,
+                      "views:\n  - name: wide\n    entity: market\n    source: candles\n    features:\n");
+    for (int i = 0; i < 90; i++)
+        at += snprintf(defs + at, sizeof defs - (size_t)at, "      - {name: f%d, expr: 'c * %d'}\n", i, i);
+    CHECK_INT(fs_apply_text(s, "wide.yaml", defs, strlen(defs), 0, 0, NULL), FS_OK);
+    ingest(s, dir, 0, 50, -1, 0);
+    fs_compute_result r;
+    CHECK_INT(fs_compute(s, NULL, &r), FS_OK);
+    CHECK_INT(r.rows, 3 * 50);
+    const char *f89[] = {"wide:f89"};
+    char *text = NULL;
+    CHECK_INT(fs_get_json(s, "BBB:1h", f89, 1, FS_TIME_LATEST, FS_KNOWN_ALL_COMMITS, &text), FS_OK);
+    json_t *o = json_loads(text, 0, NULL);
+    json_t *v = json_object_get(json_array_get(json_object_get(o, "features"), 0), "value");
+    CHECK(json_is_number(v) && fabs(json_number_value(v) - price(1, 49) * 89) < 1e-6);
+    json_decref(o);
+    fs_free(text);
+    fs_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(wide_view);
     RUN(confidence_is_the_minimum_of_the_inputs);
     RUN(compute_matches_indicator_modules);
     RUN(incremental_equals_full);

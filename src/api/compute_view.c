@@ -28,7 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { BLOCK_ROWS = 4096 };
+enum { BLOCK_ROWS = 4096, MAX_SOURCE_COLUMNS = 64 };
 /* Jobs expected to write at least this many rows stream them in parts of
  * STREAM_PART_ROWS; smaller ones commit through the write-ahead log. */
 enum { STREAM_MIN_ROWS = 1 << 18, STREAM_PART_ROWS = 1 << 19 };
@@ -50,6 +50,7 @@ typedef struct {
     unsigned char *state;
     double *in_buf, *out_buf; /* BLOCK_ROWS per input / output */
     double *conf_buf;         /* BLOCK_ROWS: confidence from other views' rows */
+    double **in_ptrs, **out_ptrs; /* per input / output (+ confidence): its column in the buffers */
     series src, ref;
     char ref_key[256]; /* the entity whose series `ref` holds ("" none) */
     int rc;
@@ -126,7 +127,7 @@ static double cell(const fs_batch *b, int col, size_t row)
 /* Column positions are looked up by name once per stored batch. */
 typedef struct {
     const fs_batch *batch;
-    int cols[64];
+    int cols[MAX_SOURCE_COLUMNS];
 } col_cache;
 
 typedef struct {
@@ -167,7 +168,7 @@ static int read_series(fs_engine *e, const char *table, const char *entity, cons
 {
     sr->n = 0;
     collect_ctx c = {sr, names, ncols, {0}, 0};
-    if (ncols > 64)
+    if (ncols > MAX_SOURCE_COLUMNS)
         return FS_E_INVAL;
     int rc = fs_engine_history(e, table, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, 0, collect_row, &c);
     if (c.oom)
@@ -192,10 +193,10 @@ static int compute_entity(worker *w, size_t ki)
     const char *key = vj->keys[ki];
     entity_result *res = &vj->results[ki];
     size_t nin = p->n_inputs;
-    const char *names[64];
+    const char *names[MAX_SOURCE_COLUMNS];
     size_t n_src = 0;
-    int src_of_input[64];
-    for (size_t i = 0; i < nin && i < 64; i++) {
+    int src_of_input[MAX_SOURCE_COLUMNS];
+    for (size_t i = 0; i < nin && i < MAX_SOURCE_COLUMNS; i++) {
         src_of_input[i] = -1;
         if (p->inputs[i].kind == FS_PLAN_IN_SOURCE) {
             src_of_input[i] = (int)n_src;
@@ -251,7 +252,7 @@ static int compute_entity(worker *w, size_t ki)
     for (size_t i = 0; i < sr->n; i++)
         if (sr->seq[i] > max_seq)
             max_seq = sr->seq[i];
-    double *in[64], *out[64];
+    double **in = w->in_ptrs, **out = w->out_ptrs;
     for (size_t i = 0; i < nin; i++)
         in[i] = w->in_buf + i * BLOCK_ROWS;
     for (size_t k = 0; k <= p->n_outputs; k++) /* + the plan's confidence output */
@@ -447,6 +448,14 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     snprintf(vj.table, sizeof vj.table, "%s%s", FS_VIEW_TABLE_PREFIX, v->name);
     fs_state_set states;
     char *spath = fs_compute_state_path(s->dir, v->name);
+    if (plan->n_inputs > MAX_SOURCE_COLUMNS) { /* read_series gathers at most that many */
+        fs_sb_printf(err, "view '%s' reads %zu input series; at most %d are supported", v->name,
+                     plan->n_inputs, MAX_SOURCE_COLUMNS);
+        free(spath);
+        pthread_mutex_destroy(&vj.mu);
+        fs_view_plan_free(plan);
+        return FS_E_INVALID_DEF;
+    }
     worker *ws = NULL;
     fs_colspec *cols = NULL;
     if (!spath) {
@@ -491,11 +500,13 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
         w->vj = &vj;
         if (fs_batch_init(&w->out, cols, plan->n_outputs + 1 + (size_t)vj.with_confidence) != FS_OK ||
             !(w->conf_buf = malloc(BLOCK_ROWS * sizeof(double))) ||
+            !(w->in_ptrs = calloc(plan->n_inputs + 1, sizeof *w->in_ptrs)) ||
+            !(w->out_ptrs = calloc(plan->n_outputs + 2, sizeof *w->out_ptrs)) ||
             !(w->scratch = fs_view_plan_scratch_new(plan, BLOCK_ROWS)) ||
             !(w->state = malloc(plan->state_size ? plan->state_size : 1)) ||
             !(w->in_buf = malloc((plan->n_inputs + 1) * BLOCK_ROWS * sizeof(double))) ||
             !(w->out_buf = malloc((plan->n_outputs + 1) * BLOCK_ROWS * sizeof(double))) ||
-            !(w->src.cols = calloc(64, sizeof(double *))) ||
+            !(w->src.cols = calloc(MAX_SOURCE_COLUMNS, sizeof(double *))) ||
             !(w->ref.cols = calloc(1, sizeof(double *))))
             rc = FS_E_NOMEM;
     }
@@ -587,7 +598,9 @@ free_workers:
         free(w->in_buf);
         free(w->out_buf);
         free(w->conf_buf);
-        for (size_t c = 0; w->src.cols && c < 64; c++)
+        free(w->in_ptrs);
+        free(w->out_ptrs);
+        for (size_t c = 0; w->src.cols && c < MAX_SOURCE_COLUMNS; c++)
             free(w->src.cols[c]);
         free(w->src.cols);
         free(w->src.ts);
