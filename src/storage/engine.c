@@ -474,6 +474,31 @@ typedef struct {
     size_t n, cap;
 } newrows;
 
+/* Appends v to entity `ei`'s pending rows in acc (one slot per entity of
+ * the table: *nacc grows to `cape`, new slots empty). -1 when out of memory. */
+static int push_newrow(newrows **acc, size_t *nacc, size_t cape, size_t ei, newrow v)
+{
+    if (ei >= *nacc) {
+        newrows *p = realloc(*acc, cape * sizeof *p);
+        if (!p)
+            return -1;
+        memset(p + *nacc, 0, (cape - *nacc) * sizeof *p);
+        *acc = p;
+        *nacc = cape;
+    }
+    newrows *nr = &(*acc)[ei];
+    if (nr->n == nr->cap) {
+        size_t cap = nr->cap ? 2 * nr->cap : 256;
+        newrow *p = realloc(nr->v, cap * sizeof *p);
+        if (!p)
+            return -1;
+        nr->v = p;
+        nr->cap = cap;
+    }
+    nr->v[nr->n++] = v;
+    return 0;
+}
+
 static int cmp_newrow(const void *ctx, uint32_t a, uint32_t b)
 {
     const newrow *v = ctx;
@@ -568,30 +593,9 @@ static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq)
                 break;
             }
             er->rows[er->n++] = (rowpos){ts, bi, (uint32_t)r};
-        } else {
-            if (ei >= nacc) {
-                size_t cap = t->cape;
-                newrows *p = realloc(acc, cap * sizeof *p);
-                if (!p) {
-                    rc = FS_E_NOMEM;
-                    break;
-                }
-                memset(p + nacc, 0, (cap - nacc) * sizeof *p);
-                acc = p;
-                nacc = cap;
-            }
-            newrows *nr = &acc[ei];
-            if (nr->n == nr->cap) {
-                size_t cap = nr->cap ? 2 * nr->cap : 256;
-                newrow *p = realloc(nr->v, cap * sizeof *p);
-                if (!p) {
-                    rc = FS_E_NOMEM;
-                    break;
-                }
-                nr->v = p;
-                nr->cap = cap;
-            }
-            nr->v[nr->n++] = (newrow){ts, seq, {bi, (uint32_t)r}};
+        } else if (push_newrow(&acc, &nacc, t->cape, ei, (newrow){ts, seq, {bi, (uint32_t)r}})) {
+            rc = FS_E_NOMEM;
+            break;
         }
         if (seq > er->max_seq)
             er->max_seq = seq;
@@ -672,29 +676,11 @@ static int load_pending(fs_engine *e, fs_strbuf *err)
                         break;
                     }
                 size_t ei = (size_t)(er - t->ents);
-                if (ei >= nacc) {
-                    size_t cap = t->cape;
-                    newrows *p = realloc(acc, cap * sizeof *p);
-                    if (!p) {
-                        rc = FS_E_NOMEM;
-                        break;
-                    }
-                    memset(p + nacc, 0, (cap - nacc) * sizeof *p);
-                    acc = p;
-                    nacc = cap;
+                if (push_newrow(&acc, &nacc, t->cape, ei,
+                                (newrow){b->event_ts[r], b->seq[r], {(uint32_t)bl, (uint32_t)r}})) {
+                    rc = FS_E_NOMEM;
+                    break;
                 }
-                newrows *nr = &acc[ei];
-                if (nr->n == nr->cap) {
-                    size_t cap = nr->cap ? 2 * nr->cap : 1024;
-                    newrow *p = realloc(nr->v, cap * sizeof *p);
-                    if (!p) {
-                        rc = FS_E_NOMEM;
-                        break;
-                    }
-                    nr->v = p;
-                    nr->cap = cap;
-                }
-                nr->v[nr->n++] = (newrow){b->event_ts[r], b->seq[r], {(uint32_t)bl, (uint32_t)r}};
                 t->rows++;
                 if (b->event_ts[r] < t->min_ts)
                     t->min_ts = b->event_ts[r];
