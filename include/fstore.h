@@ -239,7 +239,8 @@ int fs_ingest_file(fs_store *store, const char *source, const char *path, const 
  * at time `at` (FS_TIME_LATEST for the latest) under the point-in-time rule
  * of DESIGN.md: the row with the greatest event_ts <= at, not older than the
  * view's TTL, stored at or before `known_at` (a commit sequence number, or
- * FS_KNOWN_ALL_COMMITS). `features` are "view:feature". *json (free with
+ * FS_KNOWN_ALL_COMMITS). `features` are "view:feature", or "view" for all of
+ * its features. *json (free with
  * fs_free) is {"entity", "at", "known_at", "features": [{"feature", "value",
  * "event_ts", "seq", "status"}]} with status PRESENT, NOT_FOUND, NULL_VALUE,
  * OUTSIDE_MAX_AGE (at FS_TIME_LATEST: the newest value is returned but is

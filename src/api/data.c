@@ -806,21 +806,41 @@ static int view_entity_key(const fs_registry *r, const fs_entity_def *wide, cons
     return 0;
 }
 
+static int get_refs(fs_store *s, const char *entity, const fs_feature_ref *refs, size_t n_features,
+                    int64_t at, uint64_t known_at, char **json);
+
 static int get_locked(fs_store *s, const char *entity, const char *const *features, size_t n_features,
                       int64_t at, uint64_t known_at, char **json)
 {
     const fs_registry *r = s->cat.reg;
     char msg[512];
+    /* Every name resolved before anything is read. */
+    fs_feature_ref *refs = NULL;
+    size_t nrefs = 0, bad = 0;
+    int rc = fs_reg_expand_features(r, features, n_features, &refs, &nrefs, &bad);
+    if (rc == FS_E_NOTFOUND) {
+        snprintf(msg, sizeof msg, "unknown feature '%s' (write it as view:feature, or a view name)",
+                 features[bad]);
+        return fs_store_fail(s, rc, msg);
+    }
+    if (rc != FS_OK)
+        return fs_store_fail(s, rc, NULL);
+    rc = get_refs(s, entity, refs, nrefs, at, known_at, json);
+    free(refs);
+    return rc;
+}
+
+static int get_refs(fs_store *s, const char *entity, const fs_feature_ref *refs, size_t n_features,
+                    int64_t at, uint64_t known_at, char **json)
+{
+    const fs_registry *r = s->cat.reg;
+    char msg[512];
     int rc = FS_OK;
-    /* Validate every name before reading anything; ENTITY is keyed like the
-     * view with the most join keys, and the others take their keys from it. */
+    /* ENTITY is keyed like the view with the most join keys; the others take
+     * their keys from it. */
     const fs_entity_def *wide = NULL;
     for (size_t i = 0; i < n_features; i++) {
-        const fs_view_def *v = NULL;
-        if (!fs_reg_feature(r, features[i], &v)) {
-            snprintf(msg, sizeof msg, "unknown feature '%s' (write it as view:feature)", features[i]);
-            return fs_store_fail(s, FS_E_NOTFOUND, msg);
-        }
+        const fs_view_def *v = refs[i].view;
         const fs_entity_def *e = fs_reg_entity(r, v->entity);
         if (e && (!wide || e->join_keys.n > wide->join_keys.n))
             wide = e;
@@ -835,9 +855,8 @@ static int get_locked(fs_store *s, const char *entity, const char *const *featur
         return fs_store_fail(s, FS_E_INVAL, msg);
     }
     for (size_t i = 0; wide && i < n_features; i++) {
-        const fs_view_def *v = NULL;
+        const fs_view_def *v = refs[i].view;
         char key[512];
-        fs_reg_feature(r, features[i], &v);
         if (view_entity_key(r, wide, entity, v, key, sizeof key)) {
             snprintf(msg, sizeof msg, "view '%s' is keyed by entity '%s', whose join keys entity "
                      "'%s' does not all have", v->name, v->entity, wide->name);
@@ -853,10 +872,12 @@ static int get_locked(fs_store *s, const char *entity, const char *const *featur
                                                                      ? fs_engine_last_seq(s->engine)
                                                                      : known_at)));
     for (size_t i = 0; i < n_features; i++) {
-        const fs_view_def *v = NULL;
-        const fs_feature_def *f = fs_reg_feature(r, features[i], &v);
+        const fs_view_def *v = refs[i].view;
+        const fs_feature_def *f = refs[i].feature;
         json_t *it = json_object();
-        json_object_set_new(it, "feature", json_string(features[i]));
+        char qname[512];
+        snprintf(qname, sizeof qname, "%s:%s", v->name, f->name);
+        json_object_set_new(it, "feature", json_string(qname));
         char key[512];
         if (wide)
             view_entity_key(r, wide, entity, v, key, sizeof key);
@@ -934,42 +955,14 @@ int fs_get_service_json(fs_store *s, const char *entity, const char *service, in
     pthread_mutex_lock(&s->mu);
     const fs_registry *r = s->cat.reg;
     const fs_service_def *sv = fs_reg_service(r, service);
-    int rc = FS_OK;
-    char msg[300];
-    /* Its features as view:feature; a bare view stands for all of its features. */
-    size_t n = 0, cap = 0;
-    char **names = NULL;
-    for (size_t i = 0; sv && rc == FS_OK && i < sv->features.n; i++) {
-        const char *item = sv->features.items[i];
-        const fs_view_def *v = strchr(item, ':') ? NULL : fs_reg_view(r, item);
-        for (size_t k = 0; rc == FS_OK && k < (v ? v->n_features : 1); k++) {
-            if (n == cap) {
-                char **p = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof *p);
-                if (!p) {
-                    rc = FS_E_NOMEM;
-                    break;
-                }
-                names = p;
-            }
-            if (v) {
-                size_t len = strlen(v->name) + strlen(v->features[k].name) + 2;
-                if ((names[n] = malloc(len)))
-                    snprintf(names[n], len, "%s:%s", v->name, v->features[k].name);
-            } else {
-                names[n] = strdup(item);
-            }
-            rc = names[n++] ? FS_OK : FS_E_NOMEM;
-        }
-    }
+    int rc;
     if (!sv) {
+        char msg[300];
         snprintf(msg, sizeof msg, "no feature service named '%s' (see fstore ls --kind service)", service);
         rc = fs_store_fail(s, FS_E_NOTFOUND, msg);
-    } else if (rc == FS_OK) {
-        rc = get_locked(s, entity, (const char *const *)names, n, at, known_at, json);
+    } else {
+        rc = get_locked(s, entity, sv->features.items, sv->features.n, at, known_at, json);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -60,20 +60,19 @@ static int resolve(fs_store *s, const char *const *names, size_t n, int full_nam
                    json_t *defs, fs_strbuf *err)
 {
     const fs_registry *r = s->cat.reg;
-    for (size_t i = 0; i < n; i++) {
-        const fs_view_def *v = NULL;
-        const fs_feature_def *f = fs_reg_feature(r, names[i], &v);
-        if (!f && !strchr(names[i], ':') && (v = fs_reg_view(r, names[i]))) {
-            for (size_t k = 0; k < v->n_features; k++)
-                add_feature(r, v, &v->features[k], full_names, cols);
-        } else if (f) {
-            add_feature(r, v, f, full_names, cols);
-        } else {
-            fs_sb_printf(err, "unknown feature '%s' (write it as view:feature, or a view name)", names[i]);
-            return FS_E_NOTFOUND;
-        }
+    fs_feature_ref *refs = NULL;
+    size_t nrefs = 0, bad = 0;
+    int rc = fs_reg_expand_features(r, names, n, &refs, &nrefs, &bad);
+    if (rc == FS_E_NOTFOUND)
+        fs_sb_printf(err, "unknown feature '%s' (write it as view:feature, or a view name)", names[bad]);
+    if (rc != FS_OK)
+        return rc;
+    for (size_t i = 0; i < nrefs; i++) {
+        const fs_view_def *v = refs[i].view;
+        add_feature(r, v, refs[i].feature, full_names, cols);
         json_object_set_new(defs, v->name, json_integer(fs_catalog_version(&s->cat, FS_KIND_VIEW, v->name)));
     }
+    free(refs);
     /* Versions of every feature read, and the bare-name collision check. */
     size_t i, j;
     json_t *c, *d;

@@ -1,6 +1,9 @@
 /* Registry lookups, enum names and release. */
 #include "registry/defs.h"
 
+#include "fstore.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #include "compute/indicator_spec.h"
@@ -90,6 +93,41 @@ const char *fs_feature_input_column(const fs_feature_def *f, const fs_indicator_
             strcmp(f->inputs[i].key, spec->inputs[role_index].role) == 0)
             col = f->inputs[i].value;
     return col;
+}
+
+int fs_reg_expand_features(const fs_registry *r, const char *const *names, size_t n,
+                           fs_feature_ref **out, size_t *n_out, size_t *bad)
+{
+    *out = NULL;
+    *n_out = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) { /* count first: one allocation */
+        const fs_view_def *v = NULL;
+        if (fs_reg_feature(r, names[i], &v))
+            total++;
+        else if (!strchr(names[i], ':') && (v = fs_reg_view(r, names[i])))
+            total += v->n_features;
+        else {
+            *bad = i;
+            return FS_E_NOTFOUND;
+        }
+    }
+    fs_feature_ref *refs = malloc((total ? total : 1) * sizeof *refs);
+    if (!refs)
+        return FS_E_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fs_view_def *v = NULL;
+        const fs_feature_def *f = fs_reg_feature(r, names[i], &v);
+        if (f)
+            refs[k++] = (fs_feature_ref){v, f};
+        else
+            for (v = fs_reg_view(r, names[i]), f = v->features; f < v->features + v->n_features; f++)
+                refs[k++] = (fs_feature_ref){v, f};
+    }
+    *out = refs;
+    *n_out = k;
+    return FS_OK;
 }
 
 void fs_registry_free(fs_registry *r)

@@ -184,6 +184,21 @@ const fs_feature_def *fs_view_feature(const fs_view_def *v, const char *name);
 const fs_feature_def *fs_reg_feature(const fs_registry *r, const char *qualified,
                                      const fs_view_def **view_out);
 
+/* A feature and its view. */
+typedef struct {
+    const fs_view_def *view;
+    const fs_feature_def *feature;
+} fs_feature_ref;
+
+/* Expands feature names as users write them, "view:feature" or "view" (all
+ * of its features, in view order), into *out (malloc'd, free() it; NULL when
+ * *n_out is 0). The one reading of such lists, for services, reads and
+ * training sets.
+ * @return FS_OK; FS_E_NOTFOUND (*bad: the index of a name that names
+ *         nothing); FS_E_NOMEM. */
+int fs_reg_expand_features(const fs_registry *r, const char *const *names, size_t n,
+                           fs_feature_ref **out, size_t *n_out, size_t *bad);
+
 /* The column an indicator feature reads for input role `role_index` of its
  * indicator: the feature's override (`inputs: {role: col}`, or `input: col`
  * for a single-input indicator), else the role's default column. */

@@ -84,5 +84,9 @@ check "bad --where" run 1 "$FSTORE" --dir "$D" training-set --labels signals --w
 
 check "get --service" run 0 "$FSTORE" --dir "$D" get S1 --service both --at 1700000500 --json
 check "service vector has both" contains "$OUT" '"feature": "fast:y"'
+check "get a whole view" run 0 "$FSTORE" --dir "$D" get S1 slow --at 1700000500 --json
+check "a view name stands for its features" contains "$OUT" '"feature": "slow:x"'
+check "get unknown view" run 2 "$FSTORE" --dir "$D" get S1 nope
+check "unknown view message" contains "$ERR" "unknown feature 'nope' (write it as view:feature, or a view name)"
 check "get needs features or service" run 1 "$FSTORE" --dir "$D" get S1
 finish
