@@ -76,11 +76,10 @@ static int collect(void *p, fs_row_ref r)
     return 0;
 }
 
-static const int64_t *sort_ts; /* qsort has no context argument; set per call under sort_mu */
-static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int by_time(const void *a, const void *b)
+/* Label indices by their time (qsort_r: ctx is the times). */
+static int by_time(const void *a, const void *b, void *ctx)
 {
+    const int64_t *sort_ts = ctx;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     int64_t tx = sort_ts[x], ty = sort_ts[y];
     return tx < ty ? -1 : tx > ty ? 1 : (x > y) - (x < y);
@@ -198,11 +197,9 @@ int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
             entity_group *e = &g->groups[gid[i]];
             g->order[e->first + e->count++] = i;
         }
-    pthread_mutex_lock(&sort_mu);
-    sort_ts = ts;
     for (size_t k = 0; k < g->ngroups; k++)
-        qsort(g->order + g->groups[k].first, g->groups[k].count, sizeof *g->order, by_time);
-    pthread_mutex_unlock(&sort_mu);
+        qsort_r(g->order + g->groups[k].first, g->groups[k].count, sizeof *g->order, by_time,
+                (void *)ts);
     free(slots);
     free(gid);
     *out = g;
