@@ -26,6 +26,36 @@ static void discard(fs_state_set *s, const char *why)
     snprintf(s->why, sizeof s->why, "%s", why);
 }
 
+/* A new entry at the end (unsorted until the next save). */
+static fs_entity_state *append_entry(fs_state_set *s, const char *key)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        fs_entity_state *p = realloc(s->ents, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        s->ents = p;
+        s->cap = cap;
+    }
+    fs_entity_state *e = &s->ents[s->n];
+    memset(e, 0, sizeof *e);
+    if (!(e->key = strdup(key)) || !(e->state = malloc(s->state_size ? s->state_size : 1))) {
+        free(e->key);
+        return NULL;
+    }
+    s->n++;
+    return e;
+}
+
+static void set_entry(fs_entity_state *e, size_t state_size, int64_t last_ts, uint64_t last_seq,
+                      uint64_t rows, const void *state)
+{
+    e->last_ts = last_ts;
+    e->last_seq = last_seq;
+    e->rows = rows;
+    memcpy(e->state, state, state_size);
+}
+
 int fs_state_load(const char *path, uint64_t hash, size_t state_size, fs_state_set *out,
                   fs_strbuf *err)
 {
@@ -78,7 +108,10 @@ int fs_state_load(const char *path, uint64_t hash, size_t state_size, fs_state_s
             }
             memcpy(k, key, klen);
             k[klen] = 0;
-            rc = fs_state_put(out, k, last_ts, last_seq, rows, st);
+            fs_entity_state *en = append_entry(out, k); /* the file holds each key once */
+            if (en)
+                set_entry(en, state_size, last_ts, last_seq, rows, st);
+            rc = en ? FS_OK : FS_E_NOMEM;
             free(k);
             if (rc != FS_OK) {
                 free(data);
@@ -88,6 +121,7 @@ int fs_state_load(const char *path, uint64_t hash, size_t state_size, fs_state_s
         }
         if (out->n)
             qsort(out->ents, out->n, sizeof *out->ents, by_key);
+        out->sorted = out->n;
     }
     free(data);
     return FS_OK;
@@ -96,37 +130,20 @@ int fs_state_load(const char *path, uint64_t hash, size_t state_size, fs_state_s
 fs_entity_state *fs_state_find(fs_state_set *s, const char *key)
 {
     fs_entity_state probe = {.key = (char *)key};
-    return s->n ? bsearch(&probe, s->ents, s->n, sizeof *s->ents, by_key) : NULL;
+    fs_entity_state *e = s->sorted ? bsearch(&probe, s->ents, s->sorted, sizeof *s->ents, by_key) : NULL;
+    for (size_t i = s->sorted; !e && i < s->n; i++) /* put since the last sort */
+        if (strcmp(s->ents[i].key, key) == 0)
+            e = &s->ents[i];
+    return e;
 }
 
 int fs_state_put(fs_state_set *s, const char *key, int64_t last_ts, uint64_t last_seq,
                  uint64_t rows, const void *state)
 {
-    fs_entity_state *e = NULL;
-    for (size_t i = s->n; i-- > 0 && !e;) /* recent puts first; loads are in order */
-        if (strcmp(s->ents[i].key, key) == 0)
-            e = &s->ents[i];
-    if (!e) {
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? 2 * s->cap : 64;
-            fs_entity_state *p = realloc(s->ents, cap * sizeof *p);
-            if (!p)
-                return FS_E_NOMEM;
-            s->ents = p;
-            s->cap = cap;
-        }
-        e = &s->ents[s->n];
-        memset(e, 0, sizeof *e);
-        if (!(e->key = strdup(key)) || !(e->state = malloc(s->state_size ? s->state_size : 1))) {
-            free(e->key);
-            return FS_E_NOMEM;
-        }
-        s->n++;
-    }
-    e->last_ts = last_ts;
-    e->last_seq = last_seq;
-    e->rows = rows;
-    memcpy(e->state, state, s->state_size);
+    fs_entity_state *e = fs_state_find(s, key);
+    if (!e && !(e = append_entry(s, key)))
+        return FS_E_NOMEM;
+    set_entry(e, s->state_size, last_ts, last_seq, rows, state);
     return FS_OK;
 }
 
@@ -134,6 +151,7 @@ int fs_state_save(const char *path, fs_state_set *s, fs_strbuf *err)
 {
     if (s->n) /* qsort(NULL, 0, ...) is undefined */
         qsort(s->ents, s->n, sizeof *s->ents, by_key);
+    s->sorted = s->n;
     fs_wbuf w = {0};
     fs_wbuf_bytes(&w, "FSCS", 4);
     fs_wbuf_u32(&w, 1);

@@ -32,8 +32,8 @@ typedef struct {
 typedef struct {
     uint64_t hash;
     size_t state_size;
-    fs_entity_state *ents; /* sorted by key after load and save */
-    size_t n, cap;
+    fs_entity_state *ents; /* [0, sorted) sorted by key; puts of new keys append after */
+    size_t n, cap, sorted;
     int discarded; /* the file existed but did not match: why is in `why` */
     char why[128];
 } fs_state_set;
