@@ -28,31 +28,26 @@ static int signal_row(void *p, fs_row_ref r)
     if (!str_eq_col(r, "model_id", c->o->where_model_id) || !str_eq_col(r, "symbol", c->o->where_symbol) ||
         !str_eq_col(r, "tf", c->o->where_tf))
         return 0;
-    fs_strbuf line = {0};
-    char t[FS_TIME_STRLEN], vb[64];
+    char *line = NULL, t[FS_TIME_STRLEN], vb[64];
+    size_t len = 0;
+    FILE *m = open_memstream(&line, &len);
+    if (!m)
+        return 1;
     int64_t ts = r.batch->event_ts[r.row];
     fs_format_time(ts, t, sizeof t);
-    fs_sb_puts(&line, t);
+    fputs(t, m);
     for (size_t k = 0; k < c->src->n_columns; k++) {
         int col = fs_batch_col(r.batch, c->src->columns[k].name), quote;
         const char *v = fs_value_text(r, col, vb, sizeof vb, &quote);
-        fs_sb_puts(&line, ",");
-        if (v) {
-            FILE *m;
-            char *q = NULL;
-            size_t qn = 0;
-            if ((m = open_memstream(&q, &qn))) {
-                fs_put_csv(m, v);
-                fclose(m);
-                fs_sb_puts(&line, q);
-            }
-            free(q);
-        }
+        fputc(',', m);
+        if (v)
+            fs_put_csv(m, v);
     }
-    json_t *row = json_pack("[I, I, s]", (json_int_t)ts, (json_int_t)r.batch->seq[r.row], fs_sb_str(&line));
-    json_array_append_new(c->rows, row);
-    fs_sb_free(&line);
-    return 0;
+    fclose(m);
+    json_t *row = line ? json_pack("[I, I, s]", (json_int_t)ts, (json_int_t)r.batch->seq[r.row], line)
+                       : NULL;
+    free(line);
+    return row ? json_array_append_new(c->rows, row) != 0 : 1; /* 1: out of memory, stops */
 }
 
 static int by_time_then_seq(const void *a, const void *b)
@@ -86,6 +81,8 @@ int fs_signals_as_labels(fs_engine *e, const fs_source_def *src, const fs_traini
         int hr = fs_engine_history(e, "signals", json_string_value(k),
                                    o->where_from ? o->where_from : INT64_MIN,
                                    o->where_to ? o->where_to : INT64_MAX, known_at, 0, signal_row, &c);
+        if (hr > 0) /* signal_row stopped: out of memory */
+            hr = FS_E_NOMEM;
         if (hr < 0 && rc == FS_OK) {
             fs_sb_printf(err, "cannot read the signals of %s: %s", json_string_value(k), fs_strerror(hr));
             rc = hr;
