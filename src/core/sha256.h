@@ -20,4 +20,14 @@ void fs_sha256_update(fs_sha256 *c, const void *data, size_t n);
 /* Writes the digest as 64 lowercase hex digits and a NUL. */
 void fs_sha256_hex(fs_sha256 *c, char out[65]);
 
+/* On x86 CPUs with the SHA extensions the blocks are hashed with those
+ * instructions, else with portable code; the digest is the same either way.
+ * For tests and benchmarks only: */
+/* 1 when the hardware path is available on this CPU (and build), else 0. */
+int fs_sha256_hw_available(void);
+/* on != 0 makes every later block use the portable code, 0 restores the
+ * automatic choice. Process-wide; takes effect even mid-stream (both paths
+ * share the state format). */
+void fs_sha256_force_portable(int on);
+
 #endif
