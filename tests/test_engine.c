@@ -7,7 +7,10 @@
  * as chunk files part by part, one WAL record naming them): the same
  * answers as the reference before and after a checkpoint and a reopen,
  * ties inside one commit across parts, SIGKILL at each step leaving the
- * commit whole or absent (and no stray file), and an abort. */
+ * commit whole or absent (and no stray file), and an abort. Direct reads
+ * (fs_entity_reader: chunk files read entity by entity without loading the
+ * table), ranges and as-of lookups, against the reference, with columns some commits lack, before and
+ * after the table is loaded. */
 #include "test.h"
 
 #include "fstore.h"
@@ -680,6 +683,229 @@ TEST(streamed_commit_crash_points)
     free(dir);
 }
 
+/* ---- direct reads ---------------------------------------------------------------- */
+
+/* The reference of direct reads: every row, with the optional int column w. */
+typedef struct {
+    int entity;
+    int64_t ts;
+    uint64_t seq;
+    size_t order; /* commit order, to break ties within a commit */
+    double v;
+    int has_w;
+    int64_t w;
+    char tag[8];
+} dref_row;
+
+static dref_row *dref;
+static size_t n_dref, cap_dref;
+
+static const fs_colspec COLS_W[] = {{"v", FS_VT_FLOAT64}, {"tag", FS_VT_STRING}, {"w", FS_VT_INT64}};
+
+/* Random rows; with_w: the batch has column w (some of its cells null). */
+static void direct_rows(fs_batch *b, int with_w, int n_entities, int rows)
+{
+    fs_batch_init(b, with_w ? COLS_W : COLS, with_w ? 3 : 2);
+    for (int k = 0; k < rows; k++) {
+        char key[32], tag[8];
+        int ent = (int)(next() % (uint64_t)n_entities);
+        int kl = snprintf(key, sizeof key, "E%d:1m", ent);
+        long r = fs_batch_add_row(b, key, (size_t)kl, (int64_t)(next() % 200) * MIN_NS);
+        fs_batch_set_f64(b, 0, (size_t)r, (double)(next() % 1000000) / 100.0);
+        int tl = snprintf(tag, sizeof tag, "t%d", (int)(next() % 7));
+        fs_batch_set_str(b, 1, (size_t)r, tag, (size_t)tl);
+        if (with_w && next() % 4)
+            fs_batch_set_i64(b, 2, (size_t)r, (int64_t)(next() % 1000) - 500);
+    }
+}
+
+static void direct_record(const fs_batch *b, uint64_t seq)
+{
+    for (size_t r = 0; r < b->n; r++) {
+        if (n_dref == cap_dref) {
+            cap_dref = cap_dref ? 2 * cap_dref : 1024;
+            dref = realloc(dref, cap_dref * sizeof *dref);
+        }
+        dref_row *d = &dref[n_dref];
+        *d = (dref_row){atoi(b->entity[r] + 1), b->event_ts[r], seq, n_dref, b->cols[0].f64[r], 0, 0, ""};
+        snprintf(d->tag, sizeof d->tag, "%s", b->cols[1].s[r]);
+        if (b->ncols > 2 && b->cols[2].valid[r]) {
+            d->has_w = 1;
+            d->w = b->cols[2].i64[r];
+        }
+        n_dref++;
+    }
+}
+
+static void direct_commit(fs_engine *e, int with_w, int n_entities, int rows)
+{
+    fs_batch b;
+    direct_rows(&b, with_w, n_entities, rows);
+    uint64_t seq = 0;
+    CHECK_INT(fs_engine_commit(e, "t", &b, &seq, NULL), FS_OK);
+    direct_record(&b, seq);
+    fs_batch_free(&b);
+}
+
+static void direct_stream(fs_engine *e, int with_w, int n_entities, int parts, int rows)
+{
+    fs_engine_stream *st = NULL;
+    CHECK_INT(fs_engine_stream_begin(e, "t", hourly, NULL, &st, NULL), FS_OK);
+    fs_batch *saved = calloc((size_t)parts, sizeof *saved);
+    for (int p = 0; p < parts; p++) {
+        direct_rows(&saved[p], with_w, n_entities, rows);
+        CHECK_INT(fs_engine_stream_add(st, &saved[p], NULL), FS_OK);
+    }
+    uint64_t seq = 0;
+    CHECK_INT(fs_engine_stream_commit(st, &seq, NULL), FS_OK);
+    for (int p = 0; p < parts; p++) {
+        direct_record(&saved[p], seq);
+        fs_batch_free(&saved[p]);
+    }
+    free(saved);
+}
+
+static int by_ts_seq_order(const void *a, const void *b)
+{
+    const dref_row *x = *(const dref_row *const *)a, *y = *(const dref_row *const *)b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Random direct reads against the reference; returns the mismatches. */
+static int compare_direct(fs_engine *e, int n_entities, int reads, uint64_t last_seq)
+{
+    const char *cols[] = {"w", "tag", "v", "nosuch"}; /* another order than stored, and one absent */
+    fs_entity_reader *rd = NULL;
+    CHECK_INT(fs_entity_reader_open(e, "t", cols, 4, &rd, NULL), FS_OK);
+    if (!rd)
+        return 1;
+    const fs_batch *shape = fs_entity_reader_shape(rd);
+    CHECK_INT(shape->cols[0].type, FS_VT_INT64);
+    CHECK_INT(shape->cols[1].type, FS_VT_STRING);
+    CHECK_INT(shape->cols[3].type, FS_VT_FLOAT64);
+    const dref_row **want = malloc((n_dref + 1) * sizeof *want);
+    int bad = 0;
+    for (int q = 0; q < reads; q++) {
+        int ent = (int)(next() % (uint64_t)(n_entities + 1)); /* one entity never written */
+        int64_t from = next() % 4 ? (int64_t)(next() % 220) * MIN_NS - 5 * MIN_NS : INT64_MIN;
+        int64_t to = next() % 4 ? from + (int64_t)(next() % 100) * MIN_NS : INT64_MAX;
+        uint64_t known_at = next() % 2 ? FS_KNOWN_ALL : next() % (last_seq + 1);
+        size_t nw = 0;
+        for (size_t i = 0; i < n_dref; i++)
+            if (dref[i].entity == ent && dref[i].ts >= from && dref[i].ts < to && dref[i].seq <= known_at)
+                want[nw++] = &dref[i];
+        qsort(want, nw, sizeof *want, by_ts_seq_order);
+        char key[32];
+        snprintf(key, sizeof key, "E%d:1m", ent);
+        const fs_batch *got = NULL;
+        int rc = fs_entity_reader_read(rd, key, from, to, known_at, &got, NULL);
+        int ok = rc == FS_OK && got->n == nw;
+        for (size_t i = 0; ok && i < nw; i++) {
+            const dref_row *w = want[i];
+            ok = got->event_ts[i] == w->ts && got->seq[i] == w->seq && got->cols[2].valid[i] &&
+                 got->cols[2].f64[i] == w->v && got->cols[1].valid[i] &&
+                 strcmp(got->cols[1].s[i], w->tag) == 0 && got->cols[1].slen[i] == strlen(w->tag) &&
+                 got->cols[0].valid[i] == w->has_w && got->cols[0].i64[i] == (w->has_w ? w->w : 0) &&
+                 !got->cols[3].valid[i] && got->entity_len[i] == strlen(key) &&
+                 memcmp(got->entity[i], key, strlen(key)) == 0;
+        }
+        if (!ok && bad++ < 5)
+            fprintf(stderr, "  direct read E%d [%lld, %lld) known_at %llu: rc %d, %zu rows, want %zu\n",
+                    ent, (long long)from, (long long)to, (unsigned long long)known_at, rc,
+                    got ? got->n : 0, nw);
+        /* as of a time: the last of the reference's rows up to it */
+        int64_t t = (int64_t)(next() % 220) * MIN_NS - 5 * MIN_NS;
+        const dref_row *best = NULL;
+        for (size_t i = 0; i < n_dref; i++) {
+            const dref_row *d = &dref[i];
+            if (d->entity == ent && d->ts <= t && d->seq <= known_at &&
+                (!best || by_ts_seq_order(&d, &best) > 0))
+                best = d;
+        }
+        size_t row = 0;
+        int found = fs_entity_reader_asof(rd, key, t, known_at, &got, &row, NULL);
+        ok = found == (best != NULL) &&
+             (!best || (got->event_ts[row] == best->ts && got->seq[row] == best->seq &&
+                        got->cols[2].f64[row] == best->v && strcmp(got->cols[1].s[row], best->tag) == 0));
+        if (!ok && bad++ < 5)
+            fprintf(stderr, "  direct as-of E%d t %lld known_at %llu: got %d, want %d\n", ent, (long long)t,
+                    (unsigned long long)known_at, found, best != NULL);
+    }
+    free(want);
+    fs_entity_reader_close(rd);
+    return bad;
+}
+
+static int count_key(void *ctx, const char *key)
+{
+    (void)key;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* Direct reads see every source at once: rows in chunk files from a
+ * checkpoint and from streamed commits (listed or not), rows only in the
+ * log, corrections at the same event_ts in later commits, commits with and
+ * without column w; before the table is loaded, after it is (everything in
+ * the head), and in a read-only engine. Entities and statistics read from
+ * the files' indexes agree with the loaded table's. */
+TEST(direct_reads_match_reference)
+{
+    char *dir = temp_dir();
+    fs_engine *e = NULL;
+    fs_engine_options o = {FS_SYNC_OFF, 0};
+    CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+    n_dref = 0;
+    for (int c = 0; c < 4; c++)
+        direct_commit(e, c % 2, 15, 300);
+    direct_stream(e, 1, 15, 3, 400);
+    CHECK_INT(fs_engine_checkpoint(e, hourly, NULL, NULL), FS_OK);
+    direct_commit(e, 0, 15, 300);
+    direct_stream(e, 0, 15, 2, 300); /* in files the manifest does not list yet */
+    direct_commit(e, 1, 15, 300);     /* in the log only */
+    uint64_t last = fs_engine_last_seq(e);
+    CHECK_INT(last, 8);
+    fs_engine_close(e, NULL); /* reopen: nothing of t is loaded */
+    CHECK_INT(fs_engine_open(dir, &o, &e, NULL, NULL), FS_OK);
+    fs_table_stats before, after;
+    int nkeys_before = 0, nkeys_after = 0;
+    CHECK_INT(fs_engine_table_stats(e, "t", &before), FS_OK);
+    fs_engine_entities(e, "t", count_key, &nkeys_before);
+    CHECK_INT(before.rows, n_dref);
+    CHECK_INT(compare_direct(e, 15, 3000, last), 0);
+    /* a commit while files are still pending, then load the table by a
+     * point-in-time read: the same answers from the head */
+    direct_commit(e, 1, 15, 200);
+    last = fs_engine_last_seq(e);
+    CHECK_INT(compare_direct(e, 15, 1000, last), 0);
+    fs_row_ref ref;
+    CHECK(fs_engine_asof(e, "t", "E1:1m", INT64_MAX, 0, FS_KNOWN_ALL, &ref) >= 0);
+    CHECK_INT(compare_direct(e, 15, 3000, last), 0);
+    CHECK_INT(fs_engine_table_stats(e, "t", &after), FS_OK);
+    fs_engine_entities(e, "t", count_key, &nkeys_after);
+    CHECK_INT(after.rows, n_dref);
+    CHECK_INT(after.entities, before.entities);
+    CHECK_INT(after.min_event_ts, before.min_event_ts);
+    CHECK(after.max_event_ts >= before.max_event_ts);
+    CHECK_INT(nkeys_after, nkeys_before);
+    CHECK_INT(nkeys_before, (int)before.entities);
+    CHECK_INT(fs_engine_table_stats(e, "nosuch", &after), FS_E_NOTFOUND);
+    fs_engine_close(e, NULL);
+    fs_engine_options ro = {FS_SYNC_OFF, 1};
+    CHECK_INT(fs_engine_open(dir, &ro, &e, NULL, NULL), FS_OK);
+    CHECK_INT(compare_direct(e, 15, 2000, last), 0);
+    fs_engine_close(e, NULL);
+    free(dref);
+    dref = NULL;
+    cap_dref = 0;
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     RUN(point_in_time_matches_reference);
@@ -691,6 +917,7 @@ int main(void)
     RUN(crash_during_checkpoint);
     RUN(streamed_commits_match_reference);
     RUN(streamed_commit_crash_points);
+    RUN(direct_reads_match_reference);
     free(all);
     TEST_EXIT();
 }

@@ -53,6 +53,10 @@ typedef struct {
     double **in_ptrs, **out_ptrs; /* per input / output (+ confidence): its column in the buffers */
     series src, ref;
     char ref_key[256]; /* the entity whose series `ref` holds ("" none) */
+    /* Direct readers of the source (see read_series), opened at the first
+     * entity; direct_off: read through the engine's head instead. */
+    fs_entity_reader *rd_src, *rd_ref;
+    int direct_off;
     int rc;
     char err[256];
 } worker;
@@ -163,17 +167,50 @@ static int collect_row(void *p, fs_row_ref r)
     return 0;
 }
 
-static int read_series(fs_engine *e, const char *table, const char *entity, const char *const *names,
-                       size_t ncols, series *sr)
+/* Reads the entity's source rows into sr, one per event_ts (the latest
+ * version). Straight from the chunk files through a direct reader of just
+ * these columns (*rd, opened at the first call), so a job never loads the
+ * source table whole; through the engine's head when a column changed type
+ * between commits (*direct_off is then set for the rest of the job). */
+static int read_series(fs_engine *e, fs_entity_reader **rd, int *direct_off, const char *table,
+                       const char *entity, const char *const *names, size_t ncols, series *sr)
 {
     sr->n = 0;
-    collect_ctx c = {sr, names, ncols, {0}, 0};
     if (ncols > MAX_SOURCE_COLUMNS)
         return FS_E_INVAL;
-    int rc = fs_engine_history(e, table, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, 0, collect_row, &c);
-    if (c.oom)
-        return FS_E_NOMEM;
-    return rc < 0 ? rc : FS_OK; /* a chunk file that cannot be read: never compute on a gap */
+    if (!*rd && !*direct_off) {
+        int rc = fs_entity_reader_open(e, table, names, ncols, rd, NULL);
+        if (rc == FS_E_INVAL)
+            *direct_off = 1;
+        else if (rc != FS_OK)
+            return rc;
+    }
+    if (*direct_off) {
+        collect_ctx c = {sr, names, ncols, {0}, 0};
+        int rc = fs_engine_history(e, table, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, 0, collect_row, &c);
+        if (c.oom)
+            return FS_E_NOMEM;
+        return rc < 0 ? rc : FS_OK; /* a chunk file that cannot be read: never compute on a gap */
+    }
+    const fs_batch *b;
+    int rc = fs_entity_reader_read(*rd, entity, INT64_MIN, INT64_MAX, FS_KNOWN_ALL, &b, NULL);
+    if (rc != FS_OK)
+        return rc;
+    for (size_t r = 0; r < b->n; r++) {
+        int64_t ts = b->event_ts[r];
+        size_t at = sr->n;
+        if (at && sr->ts[at - 1] == ts)
+            at--; /* a later version of the same event: it replaces the earlier one */
+        else if (sr->n == sr->cap && grow(sr, ncols))
+            return FS_E_NOMEM;
+        else
+            sr->n++;
+        sr->ts[at] = ts;
+        sr->seq[at] = b->seq[r];
+        for (size_t k = 0; k < ncols; k++)
+            sr->cols[k][at] = cell(b, (int)k, r);
+    }
+    return FS_OK;
 }
 
 /* ---- one entity ------------------------------------------------------------------ */
@@ -203,7 +240,7 @@ static int compute_entity(worker *w, size_t ki)
             names[n_src++] = p->inputs[i].column;
         }
     }
-    int rc = read_series(e, p->source->name, key, names, n_src, &w->src);
+    int rc = read_series(e, &w->rd_src, &w->direct_off, p->source->name, key, names, n_src, &w->src);
     if (rc != FS_OK)
         return rc;
     series *sr = &w->src;
@@ -244,7 +281,8 @@ static int compute_entity(worker *w, size_t ki)
         if (strcmp(rkey, w->ref_key) == 0)
             continue; /* this worker read it for the previous entity: every entity shares it */
         const char *col = p->inputs[i].column;
-        if ((rc = read_series(e, p->source->name, rkey, &col, 1, &w->ref)) != FS_OK)
+        if ((rc = read_series(e, &w->rd_ref, &w->direct_off, p->source->name, rkey, &col, 1, &w->ref)) !=
+            FS_OK)
             return rc;
         snprintf(w->ref_key, sizeof w->ref_key, "%s", rkey);
     }
@@ -470,9 +508,11 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     int er = fs_engine_entities(s->engine, v->source, add_key, &vj);
     if (er) { /* add_key's 1 (out of memory), or the engine's status (a chunk it cannot read) */
         rc = er < 0 ? er : FS_E_NOMEM;
-        if (er < 0)
+        if (er < 0) {
             fs_sb_printf(err, "view '%s': cannot read source '%s': %s", v->name, v->source,
                          fs_strerror(er));
+            fs_engine_read_error(s->engine, err);
+        }
         goto free_states;
     }
     /* Entities in key order: the same work in the same order on every run. */
@@ -592,6 +632,8 @@ free_workers:
     fs_engine_stream_abort(vj.stream); /* still open only on an error path */
     for (int t = 0; ws && t < jobs; t++) {
         worker *w = &ws[t];
+        fs_entity_reader_close(w->rd_src);
+        fs_entity_reader_close(w->rd_ref);
         fs_batch_free(&w->out);
         free(w->scratch);
         free(w->state);

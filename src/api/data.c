@@ -896,7 +896,11 @@ static int get_refs(fs_store *s, const char *entity, const fs_feature_ref *refs,
             json_decref(it);
             json_decref(arr);
             json_decref(o);
-            snprintf(msg, sizeof msg, "cannot read the stored rows of %s: %s", table, fs_strerror(found));
+            fs_strbuf m = {0};
+            fs_sb_printf(&m, "cannot read the stored rows of %s: %s", table, fs_strerror(found));
+            fs_engine_read_error(s->engine, &m);
+            snprintf(msg, sizeof msg, "%s", fs_sb_str(&m));
+            fs_sb_free(&m);
             return fs_store_fail(s, found, msg);
         }
         if (found == 1 && (col = fs_batch_col(ref.batch, colname)) >= 0) {
@@ -1055,11 +1059,16 @@ int fs_history_json(fs_store *s, const char *table, const char *entity, int64_t 
     fs_row_ref first;
     int has = fs_engine_latest(s->engine, table, entity, known_at, &first);
     for (size_t k = 0; k < want; k++)
-        h.cols[k] = has ? fs_batch_col(first.batch, json_string_value(json_array_get(names, k))) : -1;
+        h.cols[k] = has == 1 ? fs_batch_col(first.batch, json_string_value(json_array_get(names, k))) : -1;
     h.ncols = want;
-    int hr = fs_engine_history(s->engine, table, entity, from, to, known_at, limit, hist_row, &h);
+    int hr = has < 0 ? has /* a chunk file that cannot be read */
+                     : fs_engine_history(s->engine, table, entity, from, to, known_at, limit, hist_row, &h);
     if (hr < 0) {
-        snprintf(msg, sizeof msg, "cannot read the stored rows of %s: %s", table, fs_strerror(hr));
+        fs_strbuf m = {0};
+        fs_sb_printf(&m, "cannot read the stored rows of %s: %s", table, fs_strerror(hr));
+        fs_engine_read_error(s->engine, &m);
+        snprintf(msg, sizeof msg, "%s", fs_sb_str(&m));
+        fs_sb_free(&m);
         rc = fs_store_fail(s, hr, msg);
         goto out;
     }

@@ -69,19 +69,57 @@ static double conf_of(const fs_batch *b, int col, size_t row)
     return c->valid[row] && c->type == FS_VT_FLOAT64 ? c->f64[row] : NAN;
 }
 
+/* Readers of the latest rows of a view's two tables: straight from the
+ * chunk files, only the columns the view serves and only the newest
+ * segment of each entity (fs_entity_reader_asof), instead of loading both
+ * tables into memory whole. NULL reader (a column whose type changed
+ * between commits): the engine's own as-of lookup. */
+static fs_entity_reader *open_latest(fs_engine *e, const oview *v, int from_source)
+{
+    const char **cols = calloc(v->nf + 2, sizeof *cols);
+    size_t n = 0;
+    for (size_t f = 0; cols && f < v->nf; f++)
+        if (!v->f[f].from == !from_source)
+            cols[n++] = v->f[f].column;
+    if (cols && from_source && v->src_conf)
+        cols[n++] = v->src_conf;
+    if (cols && !from_source)
+        cols[n++] = "_confidence";
+    fs_entity_reader *rd = NULL;
+    if (cols && fs_entity_reader_open(e, from_source ? v->source : v->vtable, cols, n, &rd, NULL) != FS_OK)
+        rd = NULL;
+    free(cols);
+    return rd;
+}
+
+/* The row as of `to` (1), none (0) or an error (< 0). */
+static int latest_row(fs_engine *e, fs_entity_reader *rd, const char *table, const char *key, int64_t to,
+                      fs_row_ref *out)
+{
+    if (!rd)
+        return fs_engine_asof(e, table, key, to, 0, FS_KNOWN_ALL, out);
+    const fs_batch *b;
+    size_t row = 0;
+    int rc = fs_entity_reader_asof(rd, key, to, FS_KNOWN_ALL, &b, &row, NULL);
+    if (rc == 1)
+        *out = (fs_row_ref){b, row};
+    return rc;
+}
+
 /* Fills `t` for view v from the engine. */
 static int fill_view(fs_store *s, oview *v, otab *t, int mode, int64_t from, int64_t to,
                      fs_materialize_result *res)
 {
     fs_engine *e = s->engine;
     keylist kl = {0};
+    int er = 0;
     if (v->any_from)
-        fs_engine_entities(e, v->source, add_key, &kl);
-    if (v->any_computed)
-        fs_engine_entities(e, v->vtable, add_key, &kl);
-    if (kl.oom) {
+        er = fs_engine_entities(e, v->source, add_key, &kl);
+    if (v->any_computed && er <= 0)
+        er = fs_engine_entities(e, v->vtable, add_key, &kl);
+    if (kl.oom || er) {
         free(kl.keys);
-        return FS_E_NOMEM;
+        return er < 0 ? er : FS_E_NOMEM; /* a chunk file that cannot be read, or add_key's 1 */
     }
     if (kl.n)
         qsort(kl.keys, kl.n, sizeof *kl.keys, by_str);
@@ -94,6 +132,8 @@ static int fill_view(fs_store *s, oview *v, otab *t, int mode, int64_t from, int
     int64_t seen_to = t->mat_to;
     uint64_t seen_seq = t->mat_seq;
     int rc = FS_OK;
+    fs_entity_reader *rd[2] = {v->any_from ? open_latest(e, v, 1) : NULL,
+                               v->any_computed ? open_latest(e, v, 0) : NULL};
     for (size_t i = 0; rc == FS_OK && i < kl.n; i++) {
         if (i && strcmp(kl.keys[i], kl.keys[i - 1]) == 0)
             continue;
@@ -101,9 +141,13 @@ static int fill_view(fs_store *s, oview *v, otab *t, int mode, int64_t from, int
         fs_row_ref rows[2];
         int has[2] = {0, 0};
         if (v->any_from)
-            has[0] = fs_engine_asof(e, v->source, key, to, 0, FS_KNOWN_ALL, &rows[0]) == 1;
+            has[0] = latest_row(e, rd[0], v->source, key, to, &rows[0]);
         if (v->any_computed)
-            has[1] = fs_engine_asof(e, v->vtable, key, to, 0, FS_KNOWN_ALL, &rows[1]) == 1;
+            has[1] = latest_row(e, rd[1], v->vtable, key, to, &rows[1]);
+        if (has[0] < 0 || has[1] < 0) { /* a chunk file that cannot be read */
+            rc = has[0] < 0 ? has[0] : has[1];
+            break;
+        }
         for (int k = 0; k < 2; k++) {
             if (!has[k])
                 continue;
@@ -139,6 +183,8 @@ static int fill_view(fs_store *s, oview *v, otab *t, int mode, int64_t from, int
             res->values++;
         }
     }
+    fs_entity_reader_close(rd[0]);
+    fs_entity_reader_close(rd[1]);
     free(cc);
     free(kl.keys);
     return rc;
@@ -194,6 +240,8 @@ int fs_online_materialize_locked(fs_store *s, const char *const *views, size_t n
             t = fresh;
         }
         if ((rc = fill_view(s, v, t, mode, from, to, res)) != FS_OK) {
+            fs_sb_printf(err, "view '%s': cannot read its stored rows: %s", v->name, fs_strerror(rc));
+            fs_engine_read_error(s->engine, err);
             fs_otab_free(t);
             break;
         }

@@ -204,14 +204,20 @@ void fs_batch_pop_row(fs_batch *b)
 
 int fs_batch_copy_row(fs_batch *dst, const fs_batch *src, size_t row)
 {
+    return fs_batch_copy_row_cols(dst, src, row, NULL);
+}
+
+int fs_batch_copy_row_cols(fs_batch *dst, const fs_batch *src, size_t row, const int *map)
+{
     long r = fs_batch_add_row(dst, src->entity[row], src->entity_len[row], src->event_ts[row]);
     if (r < 0)
         return -1;
     dst->seq[r] = src->seq[row];
-    for (size_t c = 0; c < src->ncols && c < dst->ncols; c++) {
-        const fs_column *sc = &src->cols[c];
-        if (!sc->valid[row])
+    for (size_t c = 0; c < dst->ncols; c++) {
+        int k = map ? map[c] : c < src->ncols ? (int)c : -1;
+        if (k < 0 || !src->cols[k].valid[row])
             continue;
+        const fs_column *sc = &src->cols[k];
         switch (sc->type) {
         case FS_VT_INT64:
         case FS_VT_TIMESTAMP: fs_batch_set_i64(dst, c, (size_t)r, sc->i64[row]); break;

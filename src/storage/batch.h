@@ -72,6 +72,9 @@ int fs_batch_set_str(fs_batch *b, size_t col, size_t row, const char *s, size_t 
 void fs_batch_pop_row(fs_batch *b);
 /* Appends row `row` of `src` (same columns) to `dst`, seq included. */
 int fs_batch_copy_row(fs_batch *dst, const fs_batch *src, size_t row);
+/* The same between batches with different columns: dst column c takes src
+ * column map[c] (of the same type), or stays null when map[c] < 0. */
+int fs_batch_copy_row_cols(fs_batch *dst, const fs_batch *src, size_t row, const int *map);
 
 /* Appends every row of `src` (the same columns) to `dst`, seq included,
  * sharing src's strings instead of copying them: src must outlive dst's use

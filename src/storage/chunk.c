@@ -1066,7 +1066,7 @@ static const char *col_label(const fs_chunk *c, size_t k)
 
 /* Reads one block header at r, checks its count, length and CRC. */
 static int take_block(fs_chunk *c, fs_rbuf *r, uint64_t n, const fs_chunk_entity *e, size_t k,
-                      blk *b, fs_strbuf *err)
+                      int check, blk *b, fs_strbuf *err)
 {
     size_t h0 = r->pos;
     uint64_t cnt, len;
@@ -1088,7 +1088,7 @@ static int take_block(fs_chunk *c, fs_rbuf *r, uint64_t n, const fs_chunk_entity
     b->p = fs_rbuf_take(r, b->len);
     if (!b->p)
         goto bad;
-    if (crc != fs_crc32c(fs_crc32c(0, r->data + h0, h1 - h0), b->p, b->len)) {
+    if (check && crc != fs_crc32c(fs_crc32c(0, r->data + h0, h1 - h0), b->p, b->len)) {
         say(err, "%s: entity %s, column %s: checksum mismatch", c->path, e->key,
             col_label(c, k));
         return FS_E_CORRUPT;
@@ -1137,15 +1137,12 @@ static int check_batch_columns(const fs_chunk *c, const fs_batch *out, fs_strbuf
     return FS_OK;
 }
 
-int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
+/* Reads entity idx into `out`, whose column k takes the chunk's column
+ * map[k] (types checked by the caller), or stays null when map[k] < 0.
+ * Blocks of columns nobody asked for are stepped over unchecked. */
+static int read_entity(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_strbuf *err)
 {
-    if (idx < 0 || (size_t)idx >= c->nent) {
-        say(err, "%s: entity index %d out of range", c->path, idx);
-        return FS_E_INVAL;
-    }
-    int rc = check_batch_columns(c, out, err);
-    if (rc != FS_OK)
-        return rc;
+    int rc = FS_OK;
     const fs_chunk_entity *e = &c->ent[idx];
     fs_rbuf r;
     fs_rbuf_init(&r, c->seg[idx].seg, (size_t)c->seg[idx].len);
@@ -1164,25 +1161,35 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
     }
 
     /* Pass 1: locate every block and check its CRC. */
-    size_t nblk = 2 + 2 * c->ncols, nb = 0;
+    size_t nblk = 2 + 2 * c->ncols, nb = 0, ncc = c->ncols ? c->ncols : 1;
     blk *blocks = calloc(nblk, sizeof *blocks);
     size_t *blk_col = calloc(nblk, sizeof *blk_col); /* 0 ts, 1 seq, 2+k column k */
-    int64_t *ts = malloc((size_t)n * sizeof *ts), *seq = malloc((size_t)n * sizeof *seq);
-    dcol *dc = calloc(c->ncols ? c->ncols : 1, sizeof *dc);
+    dcol *dc = calloc(ncc, sizeof *dc);
+    int *dest = malloc(ncc * sizeof *dest); /* chunk column -> the out column it decodes into */
     const char **dcopy = NULL;
     size_t n0 = out->n;
-    if (!blocks || !blk_col || !ts || !seq || !dc) {
+    if (!blocks || !blk_col || !dc || !dest) {
         rc = FS_E_NOMEM;
         goto out;
     }
+    for (size_t m = 0; m < c->ncols; m++)
+        dest[m] = -1;
+    for (size_t k = out->ncols; k-- > 0;)
+        if (map[k] >= 0)
+            dest[map[k]] = (int)k; /* the first out column of a chunk column */
     for (size_t k = 0; k < 2 + c->ncols; k++) {
-        if ((rc = take_block(c, &r, n, e, k, &blocks[nb], err)) != FS_OK)
+        int want = k < 2 || dest[k - 2] >= 0;
+        blk skip, *b = want ? &blocks[nb] : &skip;
+        if ((rc = take_block(c, &r, n, e, k, want, b, err)) != FS_OK)
             goto out;
-        blk_col[nb++] = k;
-        if (k >= 2 && blocks[nb - 1].flags & F_VALIDITY) {
-            if ((rc = take_block(c, &r, n, e, k, &blocks[nb], err)) != FS_OK)
-                goto out;
+        if (want)
             blk_col[nb++] = k;
+        if (k >= 2 && b->flags & F_VALIDITY) {
+            b = want ? &blocks[nb] : &skip;
+            if ((rc = take_block(c, &r, n, e, k, want, b, err)) != FS_OK)
+                goto out;
+            if (want)
+                blk_col[nb++] = k;
         }
     }
     if (r.pos != r.len) {
@@ -1191,7 +1198,15 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
         goto out;
     }
 
-    /* Pass 2: decode and validate. */
+    /* Pass 2: decode and validate, straight into the rows after out's last
+     * (out->n moves only once everything checked out, so a failure leaves
+     * out as it was): no scratch arrays, and a reused batch takes no page
+     * faults. */
+    if (fs_batch_reserve(out, n0 + (size_t)n) != FS_OK) {
+        rc = FS_E_NOMEM;
+        goto out;
+    }
+    int64_t *ts = out->event_ts + n0, *seq = (int64_t *)(out->seq + n0);
     for (size_t i = 0; i < nb; i++) {
         const blk *b = &blocks[i];
         size_t k = blk_col[i];
@@ -1204,12 +1219,14 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
             dcol *d = &dc[k - 2];
             fs_rbuf vr;
             fs_rbuf_init(&vr, b->p, b->len);
-            ok = b->codec == C_BOOL && b->flags == 0 && (d->valid = malloc((size_t)n)) &&
+            d->valid = out->cols[dest[k - 2]].valid + n0;
+            ok = b->codec == C_BOOL && b->flags == 0 &&
                  fs_bool_decode(&vr, (size_t)n, d->valid) == FS_OK && !vr.corrupt &&
                  vr.pos == vr.len;
         } else {
             fs_vtype t = c->cols[k - 2].type;
             dcol *d = &dc[k - 2];
+            fs_column *oc = &out->cols[dest[k - 2]];
             uint8_t want = t == FS_VT_FLOAT64 ? F_MINMAX_F64
                            : t == FS_VT_INT64 || t == FS_VT_TIMESTAMP ? F_MINMAX_I64
                                                                       : 0;
@@ -1220,20 +1237,20 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
                 switch (t) {
                 case FS_VT_INT64:
                 case FS_VT_TIMESTAMP:
-                    ok = (d->i64 = malloc((size_t)n * sizeof *d->i64)) &&
-                         decode_i64(b, (size_t)n, d->i64) == FS_OK;
+                    d->i64 = oc->i64 + n0;
+                    ok = decode_i64(b, (size_t)n, d->i64) == FS_OK;
                     break;
                 case FS_VT_FLOAT64:
-                    ok = (d->f64 = malloc((size_t)n * sizeof *d->f64)) != NULL;
-                    if (ok && b->codec == C_DECIMAL)
+                    d->f64 = oc->f64 + n0;
+                    if (b->codec == C_DECIMAL)
                         ok = fs_decimal_decode(&vr, (size_t)n, d->f64) == FS_OK;
-                    else if (ok)
+                    else
                         ok = fs_gorilla_decode(&vr, (size_t)n, d->f64) == FS_OK;
                     ok = ok && !vr.corrupt && vr.pos == vr.len;
                     break;
                 case FS_VT_BOOL:
-                    ok = (d->b = malloc((size_t)n)) &&
-                         fs_bool_decode(&vr, (size_t)n, d->b) == FS_OK && !vr.corrupt &&
+                    d->b = oc->b + n0;
+                    ok = fs_bool_decode(&vr, (size_t)n, d->b) == FS_OK && !vr.corrupt &&
                          vr.pos == vr.len;
                     break;
                 case FS_VT_STRING:
@@ -1268,13 +1285,9 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
         goto out;
     }
 
-    /* Append, a column at a time: room for all rows first, one copy of the
-     * key for all of them (a row at a time, with its zeroing, was most of
-     * the cost of reading a chunk). */
-    if (fs_batch_reserve(out, n0 + (size_t)n) != FS_OK) {
-        rc = FS_E_NOMEM;
-        goto out;
-    }
+    /* The rest a column at a time, with one copy of the key for all rows (a
+     * row at a time, with its zeroing, was most of the cost of reading a
+     * chunk). */
     const char *key_copy = n0 && out->entity_len[n0 - 1] == e->key_len &&
                                    memcmp(out->entity[n0 - 1], e->key, e->key_len) == 0
                                ? out->entity[n0 - 1]
@@ -1283,83 +1296,146 @@ int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
         rc = FS_E_NOMEM;
         goto out;
     }
-    for (size_t k = 0; k < c->ncols; k++) {
-        dcol *d = &dc[k];
-        if (out->cols[k].type != FS_VT_STRING)
-            continue;
-        /* One arena copy per distinct string, shared by its rows. */
-        free(dcopy);
-        dcopy = calloc(d->ds.ndict ? d->ds.ndict : 1, sizeof *dcopy);
-        if (!dcopy) {
-            rc = FS_E_NOMEM;
-            goto out;
-        }
-        for (size_t j = 0; j < d->ds.ndict; j++)
-            if (!(dcopy[j] = fs_arena_strndup(&out->arena, d->ds.dict[j], d->ds.dict_lens[j]))) {
-                rc = FS_E_NOMEM;
-                goto out;
-            }
-        fs_column *col = &out->cols[k];
-        for (size_t i = 0; i < n; i++) {
-            int v = !d->valid || d->valid[i];
-            col->valid[n0 + i] = (uint8_t)v;
-            col->s[n0 + i] = v ? dcopy[d->ds.codes[i]] : "";
-            col->slen[n0 + i] = v ? d->ds.dict_lens[d->ds.codes[i]] : 0;
-        }
-    }
     for (size_t i = 0; i < n; i++) {
         out->entity[n0 + i] = key_copy;
         out->entity_len[n0 + i] = (uint32_t)e->key_len;
-        out->seq[n0 + i] = (uint64_t)seq[i];
     }
-    memcpy(out->event_ts + n0, ts, (size_t)n * sizeof *ts);
-    for (size_t k = 0; k < c->ncols; k++) {
-        dcol *d = &dc[k];
+    for (size_t k = 0; k < out->ncols; k++) {
         fs_column *col = &out->cols[k];
         uint8_t *valid = col->valid + n0;
-        if (d->valid)
-            memcpy(valid, d->valid, (size_t)n);
-        else if (col->type != FS_VT_STRING)
+        if (map[k] < 0) { /* a column this chunk does not have: null */
+            memset(valid, 0, (size_t)n);
+            switch (col->type) {
+            case FS_VT_INT64:
+            case FS_VT_TIMESTAMP: memset(col->i64 + n0, 0, (size_t)n * sizeof *col->i64); break;
+            case FS_VT_FLOAT64:
+                for (size_t i = 0; i < n; i++)
+                    col->f64[n0 + i] = 0;
+                break;
+            case FS_VT_BOOL: memset(col->b + n0, 0, (size_t)n); break;
+            case FS_VT_STRING:
+                for (size_t i = 0; i < n; i++) {
+                    col->s[n0 + i] = "";
+                    col->slen[n0 + i] = 0;
+                }
+                break;
+            }
+            continue;
+        }
+        dcol *d = &dc[map[k]];
+        if ((int)k != dest[map[k]]) { /* the same chunk column asked for twice: copy the first */
+            const fs_column *first = &out->cols[dest[map[k]]];
+            memcpy(valid, first->valid + n0, (size_t)n);
+            switch (col->type) {
+            case FS_VT_INT64:
+            case FS_VT_TIMESTAMP: memcpy(col->i64 + n0, first->i64 + n0, (size_t)n * sizeof *col->i64); break;
+            case FS_VT_FLOAT64: memcpy(col->f64 + n0, first->f64 + n0, (size_t)n * sizeof *col->f64); break;
+            case FS_VT_BOOL: memcpy(col->b + n0, first->b + n0, (size_t)n); break;
+            case FS_VT_STRING:
+                memcpy(col->s + n0, first->s + n0, (size_t)n * sizeof *col->s);
+                memcpy(col->slen + n0, first->slen + n0, (size_t)n * sizeof *col->slen);
+                break;
+            }
+            continue;
+        }
+        if (!d->valid) /* no bitmap: every value present */
             memset(valid, 1, (size_t)n);
         switch (col->type) { /* a null row's slot holds 0, as every batch's does */
         case FS_VT_INT64:
         case FS_VT_TIMESTAMP:
-            for (size_t i = 0; i < n; i++)
-                col->i64[n0 + i] = valid[i] ? d->i64[i] : 0;
+            if (d->valid)
+                for (size_t i = 0; i < n; i++)
+                    col->i64[n0 + i] = valid[i] ? col->i64[n0 + i] : 0;
             break;
         case FS_VT_FLOAT64:
-            for (size_t i = 0; i < n; i++)
-                col->f64[n0 + i] = valid[i] ? d->f64[i] : 0;
+            if (d->valid)
+                for (size_t i = 0; i < n; i++)
+                    col->f64[n0 + i] = valid[i] ? col->f64[n0 + i] : 0;
             break;
         case FS_VT_BOOL:
-            for (size_t i = 0; i < n; i++)
-                col->b[n0 + i] = valid[i] ? d->b[i] : 0;
+            if (d->valid)
+                for (size_t i = 0; i < n; i++)
+                    col->b[n0 + i] = valid[i] ? col->b[n0 + i] : 0;
             break;
-        case FS_VT_STRING: break;
+        case FS_VT_STRING: {
+            /* One arena copy per distinct string, shared by its rows. */
+            free(dcopy);
+            dcopy = calloc(d->ds.ndict ? d->ds.ndict : 1, sizeof *dcopy);
+            if (!dcopy) {
+                rc = FS_E_NOMEM;
+                goto out;
+            }
+            for (size_t j = 0; j < d->ds.ndict; j++)
+                if (!(dcopy[j] = fs_arena_strndup(&out->arena, d->ds.dict[j], d->ds.dict_lens[j]))) {
+                    rc = FS_E_NOMEM;
+                    goto out;
+                }
+            for (size_t i = 0; i < n; i++) {
+                int v = valid[i];
+                col->s[n0 + i] = v ? dcopy[d->ds.codes[i]] : "";
+                col->slen[n0 + i] = v ? d->ds.dict_lens[d->ds.codes[i]] : 0;
+            }
+            break;
+        }
         }
     }
     out->n = n0 + (size_t)n;
 out:
-    if (rc != FS_OK) {
-        while (out->n > n0)
-            fs_batch_pop_row(out);
-        if (rc == FS_E_NOMEM)
-            say(err, "%s: entity %s: out of memory", c->path, e->key);
-    }
-    for (size_t k = 0; dc && k < c->ncols; k++) {
-        free(dc[k].i64);
-        free(dc[k].f64);
-        free(dc[k].b);
-        free(dc[k].valid);
+    if (rc == FS_E_NOMEM)
+        say(err, "%s: entity %s: out of memory", c->path, e->key);
+    for (size_t k = 0; dc && k < c->ncols; k++) /* the values live in out: only dictionaries are ours */
         fs_dict_strings_free(&dc[k].ds);
-    }
     free(dc);
+    free(dest);
     free(dcopy);
     free(blocks);
     free(blk_col);
-    free(ts);
-    free(seq);
     return rc;
+}
+
+int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err)
+{
+    if (idx < 0 || (size_t)idx >= c->nent) {
+        say(err, "%s: entity index %d out of range", c->path, idx);
+        return FS_E_INVAL;
+    }
+    int rc = check_batch_columns(c, out, err);
+    if (rc != FS_OK)
+        return rc;
+    int *map = malloc((c->ncols ? c->ncols : 1) * sizeof *map);
+    if (!map)
+        return FS_E_NOMEM;
+    for (size_t k = 0; k < c->ncols; k++)
+        map[k] = (int)k;
+    rc = read_entity(c, idx, map, out, err);
+    free(map);
+    return rc;
+}
+
+int fs_chunk_column_index(const fs_chunk *c, const char *name, fs_vtype *type)
+{
+    for (size_t k = 0; k < c->ncols; k++)
+        if (strcmp(c->cols[k].name, name) == 0) {
+            if (type)
+                *type = c->cols[k].type;
+            return (int)k;
+        }
+    return -1;
+}
+
+int fs_chunk_read_entity_cols(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_strbuf *err)
+{
+    if (idx < 0 || (size_t)idx >= c->nent) {
+        say(err, "%s: entity index %d out of range", c->path, idx);
+        return FS_E_INVAL;
+    }
+    for (size_t k = 0; k < out->ncols; k++)
+        if (map[k] >= 0 && ((size_t)map[k] >= c->ncols || c->cols[map[k]].type != out->cols[k].type)) {
+            say(err, "%s: column %s is not of the type asked for", c->path,
+                (size_t)map[k] < c->ncols ? c->cols[map[k]].name : "(out of range)");
+            return FS_E_INVAL;
+        }
+    return read_entity(c, idx, map, out, err);
 }
 
 int fs_chunk_read_all(fs_chunk *c, fs_batch *out, fs_strbuf *err)

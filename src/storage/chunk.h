@@ -130,6 +130,17 @@ int fs_chunk_find_entity(fs_chunk *c, const char *key, size_t len);
  * @return FS_OK; FS_E_INVAL; FS_E_CORRUPT ("PATH: entity E, column C:
  *         checksum mismatch", or the check that failed); FS_E_NOMEM. */
 int fs_chunk_read_entity(fs_chunk *c, int idx, fs_batch *out, fs_strbuf *err);
+/* Index of the chunk's column `name` (and its type in *type, which may be
+ * NULL), -1 when the chunk has none. */
+int fs_chunk_column_index(const fs_chunk *c, const char *name, fs_vtype *type);
+
+/* As fs_chunk_read_entity, into a batch with other columns: column k of
+ * `out` takes the chunk's column map[k] (its type must be the same, else
+ * FS_E_INVAL), or comes back null when map[k] < 0. Only the blocks read are
+ * checked: event_ts, seq and the mapped columns. For readers that want a
+ * few columns of a wide table. */
+int fs_chunk_read_entity_cols(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_strbuf *err);
+
 /* Appends every entity's rows, in file order (so `out` comes back sorted when
  * it was empty). On failure the rows of the entities read before the bad
  * one stay in `out`. */

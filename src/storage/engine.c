@@ -96,12 +96,14 @@ typedef struct {
     size_t nslots;
     uint64_t rows;
     int64_t min_ts, max_ts;
+    size_t npend; /* chunk files of the table not read into the head yet */
 } table_head;
 
 /* A chunk file not read into the head yet. */
 typedef struct {
     char *table;
-    char *rel; /* relative to the data directory, as the manifest names it */
+    char *rel;     /* relative to the data directory, as the manifest names it */
+    fs_chunk *ch;  /* opened by the first direct read (h), else NULL */
 } pending_file;
 
 struct fs_engine {
@@ -118,10 +120,34 @@ struct fs_engine {
     uint64_t checkpoint_seq;
     json_t *chunks;   /* the manifest's chunk list */
     json_t *unlisted; /* chunk entries of streamed commits the manifest does not list yet */
-    pthread_mutex_t load_mu; /* guards `pending`; held while loading it */
+    pthread_mutex_t load_mu; /* serializes loads and changes of `pending` */
+    pthread_rwlock_t pend_lock; /* `pending` itself: written under load_mu too, read by direct reads */
     pending_file *pending;
-    size_t npending, cap_pending; /* npending is also read without load_mu (atomically) */
+    size_t npending, cap_pending; /* npending is also read without a lock (atomically) */
+    fs_chunk **retired; /* handles of files loaded since: their keys may still be in use */
+    size_t nretired, cap_retired;
+    pthread_mutex_t err_mu;
+    fs_strbuf read_err; /* why the last read of a chunk file failed (names the file) */
 };
+
+/* Keeps the message of a failed chunk file read for fs_engine_read_error
+ * (reads return only a status) and passes it on to err. */
+static void note_read_error(fs_engine *e, const fs_strbuf *msg, fs_strbuf *err)
+{
+    pthread_mutex_lock(&e->err_mu);
+    fs_sb_reset(&e->read_err);
+    fs_sb_puts(&e->read_err, fs_sb_str(msg));
+    pthread_mutex_unlock(&e->err_mu);
+    fs_sb_puts(err, fs_sb_str(msg));
+}
+
+void fs_engine_read_error(fs_engine *e, fs_strbuf *out)
+{
+    pthread_mutex_lock(&e->err_mu);
+    if (e->read_err.len)
+        fs_sb_printf(out, ": %s", fs_sb_str(&e->read_err));
+    pthread_mutex_unlock(&e->err_mu);
+}
 
 static table_head *get_table(fs_engine *e, const char *name);
 
@@ -417,8 +443,17 @@ static int add_pending(fs_engine *e, const char *table, const char *rel)
             rc = FS_E_NOMEM;
     }
     if (rc == FS_OK) {
-        e->pending[e->npending] = (pending_file){tcopy, path};
-        __atomic_store_n(&e->npending, e->npending + 1, __ATOMIC_RELEASE);
+        pthread_rwlock_wrlock(&e->pend_lock);
+        pthread_rwlock_wrlock(&e->lock);
+        table_head *t = get_table(e, table);
+        if (t) {
+            t->npend++;
+            e->pending[e->npending] = (pending_file){tcopy, path, NULL};
+            __atomic_store_n(&e->npending, e->npending + 1, __ATOMIC_RELEASE);
+        } else
+            rc = FS_E_NOMEM;
+        pthread_rwlock_unlock(&e->lock);
+        pthread_rwlock_unlock(&e->pend_lock);
     }
     pthread_mutex_unlock(&e->load_mu);
     if (rc != FS_OK) {
@@ -614,109 +649,148 @@ static int head_add(fs_engine *e, const char *table, fs_batch *b, uint64_t seq)
     return rc;
 }
 
-/* Reads every pending chunk file into the head. Files are decoded without
- * the write lock (readers go on); the index is merged under it. On failure
- * nothing is added and the files stay pending: the next read tries again
- * (and fails the same way on a damaged file). */
-static int load_pending(fs_engine *e, fs_strbuf *err)
+/* Keeps a handle of a file that left `pending` until close: entity keys
+ * that fs_engine_entities handed out may point into it. */
+static void retire_handle(fs_engine *e, fs_chunk *ch)
+{
+    if (!ch)
+        return;
+    if (e->nretired == e->cap_retired) {
+        size_t cap = e->cap_retired ? 2 * e->cap_retired : 16;
+        fs_chunk **p = realloc(e->retired, cap * sizeof *p);
+        if (!p) {
+            fs_chunk_close(ch); /* nothing else can be done; keys from it were copied by callers */
+            return;
+        }
+        e->retired = p;
+        e->cap_retired = cap;
+    }
+    e->retired[e->nretired++] = ch;
+}
+
+/* Removes the pending entries for which drop[i] is set. Called with
+ * load_mu held and pend_lock and the engine lock held for writing. */
+static void remove_pending(fs_engine *e, const uint8_t *drop)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->npending; i++) {
+        pending_file *pf = &e->pending[i];
+        if (!drop[i]) {
+            e->pending[k++] = *pf;
+            continue;
+        }
+        table_head *t = find_table(e, pf->table);
+        if (t && t->npend)
+            t->npend--;
+        retire_handle(e, pf->ch);
+        free(pf->table);
+        free(pf->rel);
+    }
+    __atomic_store_n(&e->npending, k, __ATOMIC_RELEASE);
+}
+
+/* Reads the pending chunk files of `table` into the head. Files are decoded
+ * without the write lock (readers go on); the index is merged under it,
+ * and under pend_lock, so a direct read sees each row either in a pending
+ * file or in the head, never in both or neither. On failure nothing is
+ * added and the files stay pending: the next read tries again (and fails
+ * the same way on a damaged file). */
+static int load_pending(fs_engine *e, const char *table, fs_strbuf *err)
 {
     pthread_mutex_lock(&e->load_mu);
-    size_t np = e->npending;
-    if (np == 0) {
-        pthread_mutex_unlock(&e->load_mu);
-        return FS_OK;
-    }
-    fs_batch **bs = calloc(np, sizeof *bs);
-    int rc = bs ? FS_OK : FS_E_NOMEM;
+    size_t np = e->npending, nsel = 0;
+    fs_batch **bs = calloc(np ? np : 1, sizeof *bs);
+    uint8_t *sel = calloc(np ? np : 1, 1);
+    int rc = bs && sel ? FS_OK : FS_E_NOMEM;
+    fs_strbuf msg = {0};
     for (size_t i = 0; rc == FS_OK && i < np; i++) {
+        if (strcmp(e->pending[i].table, table) != 0)
+            continue;
+        sel[i] = 1;
+        nsel++;
         char *path = fs_path_join(e->dir, e->pending[i].rel);
-        rc = path ? read_chunk(path, &bs[i], err) : FS_E_NOMEM;
+        rc = path ? read_chunk(path, &bs[i], &msg) : FS_E_NOMEM;
         free(path);
     }
-    if (rc != FS_OK) {
+    if (rc != FS_OK)
+        note_read_error(e, &msg, err);
+    fs_sb_free(&msg);
+    if (rc != FS_OK || nsel == 0) {
         for (size_t i = 0; bs && i < np; i++)
             if (bs[i]) {
                 fs_batch_free(bs[i]);
                 free(bs[i]);
             }
         free(bs);
+        free(sel);
         pthread_mutex_unlock(&e->load_mu);
         return rc;
     }
+    pthread_rwlock_wrlock(&e->pend_lock);
     pthread_rwlock_wrlock(&e->lock);
-    /* Per table, in load order: collect each entity's new rows, then merge. */
+    /* In load order: collect each entity's new rows, then merge. */
     newrows *acc = NULL;
     size_t nacc = 0;
-    for (size_t i = 0; i < np; i++) {
-        if (!bs[i])
-            continue; /* taken by an earlier table's pass */
-        table_head *t = get_table(e, e->pending[i].table);
-        if (!t) {
+    table_head *t = get_table(e, table);
+    if (!t)
+        rc = FS_E_NOMEM;
+    for (size_t j = 0; rc == FS_OK && j < np; j++) {
+        if (!bs[j])
+            continue;
+        fs_batch *b = bs[j];
+        bs[j] = NULL;
+        long bl = add_batch(t, b, 1);
+        if (bl < 0) {
             rc = FS_E_NOMEM;
             break;
         }
-        for (size_t k = 0; k < nacc; k++)
-            acc[k].n = 0;
-        for (size_t j = i; rc == FS_OK && j < np; j++) {
-            if (!bs[j] || strcmp(e->pending[j].table, t->name) != 0)
-                continue;
-            fs_batch *b = bs[j];
-            bs[j] = NULL;
-            long bl = add_batch(t, b, 1);
-            if (bl < 0) {
+        entity_rows *er = NULL;
+        for (size_t r = 0; r < b->n; r++) {
+            if (!er || r == 0 ||
+                !(b->entity[r] == b->entity[r - 1] && b->entity_len[r] == b->entity_len[r - 1]))
+                if (!(er = get_entity(t, b->entity[r], b->entity_len[r]))) {
+                    rc = FS_E_NOMEM;
+                    break;
+                }
+            size_t ei = (size_t)(er - t->ents);
+            if (push_newrow(&acc, &nacc, t->cape, ei,
+                            (newrow){b->event_ts[r], b->seq[r], {(uint32_t)bl, (uint32_t)r}})) {
                 rc = FS_E_NOMEM;
                 break;
             }
-            entity_rows *er = NULL;
-            for (size_t r = 0; r < b->n; r++) {
-                if (!er || r == 0 ||
-                    !(b->entity[r] == b->entity[r - 1] && b->entity_len[r] == b->entity_len[r - 1]))
-                    if (!(er = get_entity(t, b->entity[r], b->entity_len[r]))) {
-                        rc = FS_E_NOMEM;
-                        break;
-                    }
-                size_t ei = (size_t)(er - t->ents);
-                if (push_newrow(&acc, &nacc, t->cape, ei,
-                                (newrow){b->event_ts[r], b->seq[r], {(uint32_t)bl, (uint32_t)r}})) {
-                    rc = FS_E_NOMEM;
-                    break;
-                }
-                t->rows++;
-                if (b->event_ts[r] < t->min_ts)
-                    t->min_ts = b->event_ts[r];
-                if (b->event_ts[r] > t->max_ts)
-                    t->max_ts = b->event_ts[r];
-            }
+            t->rows++;
+            if (b->event_ts[r] < t->min_ts)
+                t->min_ts = b->event_ts[r];
+            if (b->event_ts[r] > t->max_ts)
+                t->max_ts = b->event_ts[r];
         }
-        for (size_t k = 0; rc == FS_OK && k < nacc && k < t->ne; k++) {
-            entity_rows *er = &t->ents[k];
-            newrows *nr = &acc[k];
-            if (!nr->n)
-                continue;
-            /* The usual case: the new rows go after the old ones, in order. */
-            int tail = 1;
-            for (size_t q = 1; q < nr->n && tail; q++)
-                tail = cmp_newrow(nr->v, (uint32_t)(q - 1), (uint32_t)q) <= 0;
-            if (tail && er->n &&
-                (er->rows[er->n - 1].ts > nr->v[0].ts ||
-                 (er->rows[er->n - 1].ts == nr->v[0].ts &&
-                  ref_seq(t, er->rows[er->n - 1]) > nr->v[0].seq)))
-                tail = 0;
-            if (tail) {
-                if (reserve_rows(er, er->n + nr->n)) {
-                    rc = FS_E_NOMEM;
-                    break;
-                }
-                for (size_t q = 0; q < nr->n; q++) {
-                    er->rows[er->n + q] = (rowpos){nr->v[q].ts, nr->v[q].ref.batch, nr->v[q].ref.row};
-                    if (nr->v[q].seq > er->max_seq)
-                        er->max_seq = nr->v[q].seq;
-                }
-                er->n += nr->n;
-            } else if ((rc = merge_entity(t, er, nr)) != FS_OK)
+    }
+    for (size_t k = 0; rc == FS_OK && k < nacc && k < t->ne; k++) {
+        entity_rows *er = &t->ents[k];
+        newrows *nr = &acc[k];
+        if (!nr->n)
+            continue;
+        /* The usual case: the new rows go after the old ones, in order. */
+        int tail = 1;
+        for (size_t q = 1; q < nr->n && tail; q++)
+            tail = cmp_newrow(nr->v, (uint32_t)(q - 1), (uint32_t)q) <= 0;
+        if (tail && er->n &&
+            (er->rows[er->n - 1].ts > nr->v[0].ts ||
+             (er->rows[er->n - 1].ts == nr->v[0].ts &&
+              ref_seq(t, er->rows[er->n - 1]) > nr->v[0].seq)))
+            tail = 0;
+        if (tail) {
+            if (reserve_rows(er, er->n + nr->n)) {
+                rc = FS_E_NOMEM;
                 break;
-        }
-        if (rc != FS_OK)
+            }
+            for (size_t q = 0; q < nr->n; q++) {
+                er->rows[er->n + q] = (rowpos){nr->v[q].ts, nr->v[q].ref.batch, nr->v[q].ref.row};
+                if (nr->v[q].seq > er->max_seq)
+                    er->max_seq = nr->v[q].seq;
+            }
+            er->n += nr->n;
+        } else if ((rc = merge_entity(t, er, nr)) != FS_OK)
             break;
     }
     for (size_t k = 0; k < nacc; k++)
@@ -729,27 +803,27 @@ static int load_pending(fs_engine *e, fs_strbuf *err)
         }
     }
     free(bs);
-    if (rc == FS_OK) {
-        for (size_t i = 0; i < np; i++) {
-            free(e->pending[i].table);
-            free(e->pending[i].rel);
-        }
-        __atomic_store_n(&e->npending, 0, __ATOMIC_RELEASE);
-    } else {
-        /* Out of memory half-way: the head is inconsistent. Say so; the
-         * caller's error says to reopen. */
+    if (rc == FS_OK) /* in the same critical section: rows are in a file or in the head */
+        remove_pending(e, sel);
+    else /* out of memory half-way: the head is inconsistent; the caller's error says to reopen */
         fs_sb_printf(err, "out of memory reading chunk files into memory; reopen the store");
-    }
     pthread_rwlock_unlock(&e->lock);
+    pthread_rwlock_unlock(&e->pend_lock);
+    free(sel);
     pthread_mutex_unlock(&e->load_mu);
     return rc;
 }
 
-static int ensure_loaded(fs_engine *e)
+/* Reads `table`'s pending files into the head, if it has any. */
+static int ensure_loaded(fs_engine *e, const char *table)
 {
     if (!__atomic_load_n(&e->npending, __ATOMIC_ACQUIRE))
         return FS_OK;
-    return load_pending(e, NULL);
+    pthread_rwlock_rdlock(&e->lock);
+    const table_head *t = find_table(e, table);
+    size_t np = t ? t->npend : 0;
+    pthread_rwlock_unlock(&e->lock);
+    return np ? load_pending(e, table, NULL) : FS_OK;
 }
 
 /* ---- write-ahead log records ------------------------------------------------ */
@@ -1017,6 +1091,8 @@ int fs_engine_open(const char *dir, const fs_engine_options *opt, fs_engine **ou
     pthread_rwlock_init(&e->lock, NULL);
     pthread_mutex_init(&e->commit_mu, NULL);
     pthread_mutex_init(&e->load_mu, NULL);
+    pthread_rwlock_init(&e->pend_lock, NULL);
+    pthread_mutex_init(&e->err_mu, NULL);
     e->read_only = opt && opt->read_only;
     fs_wal_options wo = {opt ? opt->sync : FS_SYNC_ALWAYS, 0, 0, e->read_only};
     int rc = load_manifest(e, err);
@@ -1054,9 +1130,7 @@ int fs_engine_open(const char *dir, const fs_engine_options *opt, fs_engine **ou
         fs_engine_close(e, NULL);
         return FS_E_CORRUPT;
     }
-    if (e->read_only)
-        rc = load_pending(e, err); /* a reader checks and loads everything now */
-    else
+    if (!e->read_only)
         remove_strays(e);
     if (rc != FS_OK) {
         fs_engine_close(e, NULL);
@@ -1092,8 +1166,12 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err)
     for (size_t i = 0; i < e->npending; i++) {
         free(e->pending[i].table);
         free(e->pending[i].rel);
+        fs_chunk_close(e->pending[i].ch);
     }
     free(e->pending);
+    for (size_t i = 0; i < e->nretired; i++)
+        fs_chunk_close(e->retired[i]);
+    free(e->retired);
     free(e->tables);
     free(e->commits);
     json_decref(e->chunks);
@@ -1101,6 +1179,9 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err)
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->commit_mu);
     pthread_mutex_destroy(&e->load_mu);
+    pthread_rwlock_destroy(&e->pend_lock);
+    pthread_mutex_destroy(&e->err_mu);
+    fs_sb_free(&e->read_err);
     free(e->dir);
     free(e);
     return rc;
@@ -1214,7 +1295,7 @@ static const entity_rows *lookup(fs_engine *e, const char *table, const char *en
 int fs_engine_asof(fs_engine *e, const char *table, const char *entity, int64_t t, int64_t ttl_ns,
                    uint64_t known_at, fs_row_ref *out)
 {
-    int rc = ensure_loaded(e);
+    int rc = ensure_loaded(e, table);
     if (rc != FS_OK)
         return rc;
     pthread_rwlock_rdlock(&e->lock);
@@ -1249,7 +1330,7 @@ int fs_engine_latest(fs_engine *e, const char *table, const char *entity, uint64
 int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                       uint64_t known_at, size_t limit, fs_row_fn fn, void *ctx)
 {
-    int rc = ensure_loaded(e);
+    int rc = ensure_loaded(e, table);
     if (rc != FS_OK)
         return rc;
     pthread_rwlock_rdlock(&e->lock);
@@ -1276,7 +1357,7 @@ int fs_engine_history(fs_engine *e, const char *table, const char *entity, int64
 int fs_engine_scan(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                    uint64_t known_at, fs_run_fn fn, void *ctx)
 {
-    int rc = ensure_loaded(e);
+    int rc = ensure_loaded(e, table);
     if (rc != FS_OK)
         return rc;
     pthread_rwlock_rdlock(&e->lock);
@@ -1304,19 +1385,451 @@ int fs_engine_scan(fs_engine *e, const char *table, const char *entity, int64_t 
     return rc;
 }
 
+/* A set of entity keys (borrowed), for counting each once over the head
+ * and the footers of pending files. */
+typedef struct {
+    const char **key;
+    uint32_t *len;
+    size_t n, nslots;
+} key_set;
+
+/* Adds key; 1 when it was new, 0 when present, -1 when out of memory. */
+static int key_set_add(key_set *ks, const char *key, size_t len)
+{
+    if (2 * (ks->n + 1) > ks->nslots) {
+        size_t nslots = ks->nslots ? 2 * ks->nslots : 256;
+        const char **k = calloc(nslots, sizeof *k);
+        uint32_t *l = calloc(nslots, sizeof *l);
+        if (!k || !l) {
+            free(k);
+            free(l);
+            return -1;
+        }
+        for (size_t i = 0; i < ks->nslots; i++) {
+            if (!ks->key[i])
+                continue;
+            size_t j = hash_key(ks->key[i], ks->len[i]) & (nslots - 1);
+            while (k[j])
+                j = (j + 1) & (nslots - 1);
+            k[j] = ks->key[i];
+            l[j] = ks->len[i];
+        }
+        free(ks->key);
+        free(ks->len);
+        ks->key = k;
+        ks->len = l;
+        ks->nslots = nslots;
+    }
+    size_t j = hash_key(key, len) & (ks->nslots - 1);
+    for (; ks->key[j]; j = (j + 1) & (ks->nslots - 1))
+        if (ks->len[j] == len && memcmp(ks->key[j], key, len) == 0)
+            return 0;
+    ks->key[j] = key;
+    ks->len[j] = (uint32_t)len;
+    ks->n++;
+    return 1;
+}
+
+static void key_set_free(key_set *ks)
+{
+    free(ks->key);
+    free(ks->len);
+}
+
+/* Opens the handles of `table`'s pending files that are not open yet (the
+ * files stay pending: reads go to them directly, entity by entity). */
+static int open_handles(fs_engine *e, const char *table, fs_strbuf *err)
+{
+    int missing = 0, rc = FS_OK;
+    pthread_rwlock_rdlock(&e->pend_lock);
+    for (size_t i = 0; i < e->npending && !missing; i++)
+        missing = !e->pending[i].ch && strcmp(e->pending[i].table, table) == 0;
+    pthread_rwlock_unlock(&e->pend_lock);
+    if (!missing)
+        return FS_OK;
+    pthread_rwlock_wrlock(&e->pend_lock);
+    for (size_t i = 0; i < e->npending && rc == FS_OK; i++) {
+        pending_file *pf = &e->pending[i];
+        if (pf->ch || strcmp(pf->table, table) != 0)
+            continue;
+        char *path = fs_path_join(e->dir, pf->rel);
+        fs_strbuf msg = {0};
+        rc = path ? fs_chunk_open(path, &pf->ch, &msg) : FS_E_NOMEM;
+        if (rc != FS_OK)
+            note_read_error(e, &msg, err);
+        fs_sb_free(&msg);
+        free(path);
+    }
+    pthread_rwlock_unlock(&e->pend_lock);
+    return rc;
+}
+
+/* Takes pend_lock for reading with every pending file of `table` open (a
+ * streamed commit may add files between opening and locking: try again). */
+static int lock_pending(fs_engine *e, const char *table, fs_strbuf *err)
+{
+    for (;;) {
+        int rc = open_handles(e, table, err);
+        if (rc != FS_OK)
+            return rc;
+        pthread_rwlock_rdlock(&e->pend_lock);
+        size_t i = 0;
+        while (i < e->npending && (e->pending[i].ch || strcmp(e->pending[i].table, table) != 0))
+            i++;
+        if (i == e->npending)
+            return FS_OK;
+        pthread_rwlock_unlock(&e->pend_lock);
+    }
+}
+
 int fs_engine_entities(fs_engine *e, const char *table, int (*fn)(void *ctx, const char *key),
                        void *ctx)
 {
-    int rc = ensure_loaded(e);
+    int rc = lock_pending(e, table, NULL);
     if (rc != FS_OK)
         return rc;
     pthread_rwlock_rdlock(&e->lock);
     const table_head *t = find_table(e, table);
+    key_set seen = {0};
     for (size_t i = 0; t && i < t->ne && !rc; i++)
-        if (t->ents[i].n)
-            rc = fn(ctx, t->ents[i].key);
+        if (t->ents[i].n) {
+            int added = t->npend ? key_set_add(&seen, t->ents[i].key, t->ents[i].key_len) : 1;
+            rc = added < 0 ? FS_E_NOMEM : fn(ctx, t->ents[i].key);
+        }
+    for (size_t i = 0; t && t->npend && i < e->npending && !rc; i++) {
+        if (strcmp(e->pending[i].table, table) != 0)
+            continue;
+        fs_chunk *ch = e->pending[i].ch;
+        for (size_t k = 0; k < fs_chunk_entity_count(ch) && !rc; k++) {
+            const fs_chunk_entity *en = fs_chunk_entity_at(ch, k);
+            int added = key_set_add(&seen, en->key, en->key_len);
+            rc = added < 0 ? FS_E_NOMEM : added ? fn(ctx, en->key) : 0;
+        }
+    }
+    key_set_free(&seen);
+    pthread_rwlock_unlock(&e->lock);
+    pthread_rwlock_unlock(&e->pend_lock);
+    return rc;
+}
+
+/* ---- direct reads (h) --------------------------------------------------------- */
+
+struct fs_entity_reader {
+    fs_engine *e;
+    char *table;
+    fs_batch out, tmp; /* the rows read; tmp: their sorted copy when needed */
+    size_t ncols;
+    char **names;
+    int *map;
+    uint32_t *ord;
+    size_t cap_ord;
+};
+
+/* Where `r`'s columns are in a stored batch (-1: absent); FS_E_INVAL when
+ * a type differs. */
+static int map_batch(const fs_entity_reader *r, const fs_batch *b, int *map, fs_strbuf *err)
+{
+    for (size_t k = 0; k < r->ncols; k++) {
+        map[k] = fs_batch_col(b, r->names[k]);
+        if (map[k] >= 0 && b->cols[map[k]].type != r->out.cols[k].type) {
+            fs_sb_printf(err, "table %s: column %s has different types in different commits",
+                         r->table, r->names[k]);
+            return FS_E_INVAL;
+        }
+    }
+    return FS_OK;
+}
+
+static int map_chunk(const fs_entity_reader *r, const fs_chunk *ch, int *map, fs_strbuf *err)
+{
+    for (size_t k = 0; k < r->ncols; k++) {
+        fs_vtype ty;
+        map[k] = fs_chunk_column_index(ch, r->names[k], &ty);
+        if (map[k] >= 0 && ty != r->out.cols[k].type) {
+            fs_sb_printf(err, "table %s: column %s has different types in different files",
+                         r->table, r->names[k]);
+            return FS_E_INVAL;
+        }
+    }
+    return FS_OK;
+}
+
+const fs_batch *fs_entity_reader_shape(const fs_entity_reader *r) { return &r->out; }
+
+void fs_entity_reader_close(fs_entity_reader *r)
+{
+    if (!r)
+        return;
+    fs_batch_free(&r->out);
+    fs_batch_free(&r->tmp);
+    for (size_t k = 0; r->names && k < r->ncols; k++)
+        free(r->names[k]);
+    free(r->names);
+    free(r->map);
+    free(r->ord);
+    free(r->table);
+    free(r);
+}
+
+int fs_entity_reader_open(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
+                          fs_entity_reader **out, fs_strbuf *err)
+{
+    *out = NULL;
+    fs_entity_reader *r = calloc(1, sizeof *r);
+    fs_colspec *spec = calloc(ncols + 1, sizeof *spec);
+    if (!r || !spec || !(r->table = strdup(table)) ||
+        !(r->names = calloc(ncols + 1, sizeof *r->names)) || !(r->map = calloc(ncols + 1, sizeof *r->map))) {
+        free(spec);
+        fs_entity_reader_close(r);
+        return FS_E_NOMEM;
+    }
+    r->e = e;
+    r->ncols = ncols;
+    int rc = FS_OK;
+    for (size_t k = 0; k < ncols && rc == FS_OK; k++)
+        rc = (r->names[k] = strdup(cols[k])) ? FS_OK : FS_E_NOMEM;
+    if (rc == FS_OK)
+        rc = lock_pending(e, table, err);
+    if (rc != FS_OK) {
+        free(spec);
+        fs_entity_reader_close(r);
+        return rc;
+    }
+    /* Each column's type, from wherever the table has it. */
+    pthread_rwlock_rdlock(&e->lock);
+    const table_head *t = find_table(e, table);
+    for (size_t k = 0; k < ncols && rc == FS_OK; k++) {
+        int found = 0;
+        spec[k] = (fs_colspec){r->names[k], FS_VT_FLOAT64};
+        for (size_t b = 0; t && b < t->nb; b++) {
+            int c = fs_batch_col(t->batches[b], cols[k]);
+            if (c < 0)
+                continue;
+            fs_vtype ty = t->batches[b]->cols[c].type;
+            if (found && ty != spec[k].type)
+                rc = FS_E_INVAL;
+            spec[k].type = ty;
+            found = 1;
+        }
+        for (size_t i = 0; i < e->npending; i++) {
+            fs_vtype ty;
+            if (strcmp(e->pending[i].table, table) != 0 ||
+                fs_chunk_column_index(e->pending[i].ch, cols[k], &ty) < 0)
+                continue;
+            if (found && ty != spec[k].type)
+                rc = FS_E_INVAL;
+            spec[k].type = ty;
+            found = 1;
+        }
+        if (rc != FS_OK)
+            fs_sb_printf(err, "table %s: column %s has different types in different commits",
+                         table, cols[k]);
+    }
+    pthread_rwlock_unlock(&e->lock);
+    pthread_rwlock_unlock(&e->pend_lock);
+    if (rc == FS_OK)
+        rc = fs_batch_init(&r->out, spec, ncols);
+    if (rc == FS_OK)
+        rc = fs_batch_init(&r->tmp, spec, ncols);
+    free(spec);
+    if (rc != FS_OK) {
+        fs_entity_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return FS_OK;
+}
+
+static int cmp_ts_seq(const void *ctx, uint32_t x, uint32_t y)
+{
+    const fs_batch *b = ctx;
+    if (b->event_ts[x] != b->event_ts[y])
+        return b->event_ts[x] < b->event_ts[y] ? -1 : 1;
+    return b->seq[x] < b->seq[y] ? -1 : b->seq[x] > b->seq[y];
+}
+
+/* Moves row `from` of b to row `to` (to < from), for filtering in place. */
+static void move_row(fs_batch *b, size_t to, size_t from)
+{
+    b->entity[to] = b->entity[from];
+    b->entity_len[to] = b->entity_len[from];
+    b->event_ts[to] = b->event_ts[from];
+    b->seq[to] = b->seq[from];
+    for (size_t k = 0; k < b->ncols; k++) {
+        fs_column *c = &b->cols[k];
+        c->valid[to] = c->valid[from];
+        switch (c->type) {
+        case FS_VT_INT64:
+        case FS_VT_TIMESTAMP: c->i64[to] = c->i64[from]; break;
+        case FS_VT_FLOAT64: c->f64[to] = c->f64[from]; break;
+        case FS_VT_BOOL: c->b[to] = c->b[from]; break;
+        case FS_VT_STRING:
+            c->s[to] = c->s[from];
+            c->slen[to] = c->slen[from];
+            break;
+        }
+    }
+}
+
+/* Rows of the pending files, then of the head, for one entity with
+ * from <= event_ts <= last, give or take the rest of the segments read
+ * (unsorted between sources). Under pend_lock (read). */
+static int gather_entity(fs_entity_reader *r, const char *entity, size_t len, int64_t from,
+                         int64_t last, fs_strbuf *err)
+{
+    fs_engine *e = r->e;
+    int rc = FS_OK;
+    for (size_t i = 0; i < e->npending && rc == FS_OK; i++) {
+        pending_file *pf = &e->pending[i];
+        if (strcmp(pf->table, r->table) != 0)
+            continue;
+        int idx = fs_chunk_find_entity(pf->ch, entity, len);
+        if (idx < 0)
+            continue;
+        const fs_chunk_entity *en = fs_chunk_entity_at(pf->ch, (size_t)idx);
+        if (en->max_ts < from || en->min_ts > last)
+            continue;
+        fs_strbuf msg = {0};
+        if ((rc = map_chunk(r, pf->ch, r->map, &msg)) == FS_OK)
+            rc = fs_chunk_read_entity_cols(pf->ch, idx, r->map, &r->out, &msg);
+        if (rc != FS_OK)
+            note_read_error(e, &msg, err);
+        fs_sb_free(&msg);
+    }
+    if (rc != FS_OK)
+        return rc;
+    pthread_rwlock_rdlock(&e->lock);
+    const table_head *t = find_table(e, r->table);
+    const entity_rows *er = t ? find_entity(t, entity, len) : NULL;
+    const fs_batch *mapped = NULL;
+    for (size_t i = er ? lower_bound(er->rows, er->n, from) : 0; er && i < er->n && rc == FS_OK; i++) {
+        rowpos p = er->rows[i];
+        if (p.ts > last)
+            break;
+        const fs_batch *b = t->batches[p.batch];
+        if (b != mapped && (rc = map_batch(r, b, r->map, err)) != FS_OK)
+            break;
+        mapped = b;
+        if (fs_batch_copy_row_cols(&r->out, b, p.row, r->map))
+            rc = FS_E_NOMEM;
+    }
     pthread_rwlock_unlock(&e->lock);
     return rc;
+}
+
+/* For an as-of read at t: an event_ts the answer cannot be older than. A
+ * source whose rows of the entity start at or before t, all visible at
+ * known_at, holds a candidate that old or newer; so do the head's rows.
+ * Under pend_lock (read). */
+static int64_t asof_floor(fs_entity_reader *r, const char *entity, size_t len, int64_t t,
+                          uint64_t known_at)
+{
+    fs_engine *e = r->e;
+    int64_t lo = INT64_MIN;
+    for (size_t i = 0; i < e->npending; i++) {
+        pending_file *pf = &e->pending[i];
+        if (strcmp(pf->table, r->table) != 0)
+            continue;
+        int idx = fs_chunk_find_entity(pf->ch, entity, len);
+        if (idx < 0)
+            continue;
+        const fs_chunk_entity *en = fs_chunk_entity_at(pf->ch, (size_t)idx);
+        if (en->min_ts <= t && en->max_seq <= known_at && en->min_ts > lo)
+            lo = en->min_ts;
+    }
+    pthread_rwlock_rdlock(&e->lock);
+    const table_head *th = find_table(e, r->table);
+    const entity_rows *er = th ? find_entity(th, entity, len) : NULL;
+    if (er && known_at >= er->max_seq) {
+        size_t i = upper_bound(er->rows, er->n, t);
+        if (i > 0 && er->rows[i - 1].ts > lo)
+            lo = er->rows[i - 1].ts;
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return lo;
+}
+
+/* Reads into r->out the rows of `entity` with from <= event_ts <= last that
+ * known_at sees, in (event_ts, seq) order; as-of reads (asof set) raise
+ * `from` to what can still hold the answer first. */
+static int read_rows(fs_entity_reader *r, const char *entity, int64_t from, int64_t last,
+                     uint64_t known_at, int asof, fs_strbuf *err)
+{
+    fs_batch *b = &r->out;
+    fs_batch_clear(b);
+    size_t len = strlen(entity);
+    int rc = lock_pending(r->e, r->table, err);
+    if (rc != FS_OK)
+        return rc;
+    if (asof)
+        from = asof_floor(r, entity, len, last, known_at);
+    rc = gather_entity(r, entity, len, from, last, err);
+    pthread_rwlock_unlock(&r->e->pend_lock);
+    if (rc != FS_OK) {
+        fs_batch_clear(b);
+        return rc;
+    }
+    /* Whole segments were read: keep [from, last] and what known_at sees. */
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->event_ts[i] >= from && b->event_ts[i] <= last && b->seq[i] <= known_at) {
+            if (n != i)
+                move_row(b, n, i);
+            n++;
+        }
+    b->n = n;
+    /* Sources in load order: sorted already unless files overlap in time
+     * or the head holds older commits than a file. A stable sort keeps a
+     * commit's rows in the order written. */
+    size_t i = 1;
+    while (i < n && cmp_ts_seq(b, (uint32_t)(i - 1), (uint32_t)i) <= 0)
+        i++;
+    if (i >= n)
+        return FS_OK;
+    if (n > r->cap_ord) {
+        uint32_t *o = realloc(r->ord, n * sizeof *o);
+        if (!o)
+            return FS_E_NOMEM;
+        r->ord = o;
+        r->cap_ord = n;
+    }
+    for (size_t k = 0; k < n; k++)
+        r->ord[k] = (uint32_t)k;
+    if (msort(r->ord, n, cmp_ts_seq, b) != FS_OK)
+        return FS_E_NOMEM;
+    fs_batch_clear(&r->tmp);
+    for (size_t k = 0; k < n; k++)
+        if (fs_batch_copy_row(&r->tmp, b, r->ord[k]))
+            return FS_E_NOMEM;
+    fs_batch swap = r->out;
+    r->out = r->tmp;
+    r->tmp = swap;
+    return FS_OK;
+}
+
+int fs_entity_reader_read(fs_entity_reader *r, const char *entity, int64_t from, int64_t to,
+                          uint64_t known_at, const fs_batch **rows, fs_strbuf *err)
+{
+    int rc = FS_OK;
+    if (to == INT64_MIN || to <= from) /* an empty range */
+        fs_batch_clear(&r->out);
+    else
+        rc = read_rows(r, entity, from, to - 1, known_at, 0, err);
+    *rows = &r->out;
+    return rc;
+}
+
+int fs_entity_reader_asof(fs_entity_reader *r, const char *entity, int64_t t, uint64_t known_at,
+                          const fs_batch **rows, size_t *row, fs_strbuf *err)
+{
+    int rc = read_rows(r, entity, INT64_MIN, t, known_at, 1, err);
+    *rows = &r->out;
+    if (rc != FS_OK)
+        return rc;
+    if (!r->out.n)
+        return 0;
+    *row = r->out.n - 1; /* the greatest (event_ts, seq); within a commit the row written last */
+    return 1;
 }
 
 int fs_engine_commits(fs_engine *e, int (*fn)(void *ctx, const fs_commit_info *c), void *ctx)
@@ -2072,15 +2585,18 @@ int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint6
         json_array_foreach(gone, i, ch) json_object_set_new(
             gone_set, json_string_value(json_object_get(ch, "file")), json_true());
         pthread_mutex_lock(&e->load_mu);
-        size_t k = 0;
-        for (size_t p = 0; p < e->npending; p++) {
-            if (json_object_get(gone_set, e->pending[p].rel)) {
-                free(e->pending[p].table);
-                free(e->pending[p].rel);
-            } else
-                e->pending[k++] = e->pending[p];
-        }
-        __atomic_store_n(&e->npending, k, __ATOMIC_RELEASE);
+        uint8_t *drop = calloc(e->npending ? e->npending : 1, 1);
+        if (drop) {
+            for (size_t p = 0; p < e->npending; p++)
+                drop[p] = json_object_get(gone_set, e->pending[p].rel) != NULL;
+            pthread_rwlock_wrlock(&e->pend_lock);
+            pthread_rwlock_wrlock(&e->lock);
+            remove_pending(e, drop);
+            pthread_rwlock_unlock(&e->lock);
+            pthread_rwlock_unlock(&e->pend_lock);
+        } else
+            rc = FS_E_NOMEM;
+        free(drop);
         pthread_mutex_unlock(&e->load_mu);
         json_decref(gone_set);
         /* The manifest no longer names them: deleting is now safe, and a
@@ -2160,7 +2676,7 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
     /* The head must hold every row before files change under it: rows read
      * from the old files stay in memory, and the merged file is only for the
      * next open. */
-    int rc = ensure_loaded(e);
+    int rc = ensure_loaded(e, table);
     if (rc == FS_OK && json_array_size(e->unlisted))
         rc = checkpoint_locked(e, interval_fn, ctx, err); /* list streamed commits' files first */
     json_t *groups = json_object(); /* start -> [entries] */
@@ -2271,18 +2787,49 @@ int fs_engine_table_storage(fs_engine *e, const char *table, fs_table_storage *o
 int fs_engine_table_stats(fs_engine *e, const char *table, fs_table_stats *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = ensure_loaded(e);
+    out->min_event_ts = INT64_MAX;
+    out->max_event_ts = INT64_MIN;
+    int rc = lock_pending(e, table, NULL);
     if (rc != FS_OK)
         return rc;
     pthread_rwlock_rdlock(&e->lock);
     const table_head *t = find_table(e, table);
-    if (t) {
+    key_set seen = {0};
+    size_t sources = 0;
+    if (t && t->nb) {
+        sources++;
         out->rows = t->rows;
-        for (size_t i = 0; i < t->ne; i++)
-            out->entities += t->ents[i].n > 0;
         out->min_event_ts = t->min_ts;
         out->max_event_ts = t->max_ts;
+        for (size_t i = 0; i < t->ne && rc == FS_OK; i++)
+            if (t->ents[i].n && key_set_add(&seen, t->ents[i].key, t->ents[i].key_len) < 0)
+                rc = FS_E_NOMEM;
     }
+    for (size_t i = 0; t && t->npend && i < e->npending && rc == FS_OK; i++) {
+        if (strcmp(e->pending[i].table, table) != 0)
+            continue;
+        fs_chunk *ch = e->pending[i].ch;
+        sources++;
+        out->rows += fs_chunk_row_count(ch);
+        for (size_t k = 0; k < fs_chunk_entity_count(ch) && rc == FS_OK; k++) {
+            const fs_chunk_entity *en = fs_chunk_entity_at(ch, k);
+            if (en->min_ts < out->min_event_ts)
+                out->min_event_ts = en->min_ts;
+            if (en->max_ts > out->max_event_ts)
+                out->max_event_ts = en->max_ts;
+            if (key_set_add(&seen, en->key, en->key_len) < 0)
+                rc = FS_E_NOMEM;
+        }
+    }
+    out->entities = seen.n;
+    key_set_free(&seen);
     pthread_rwlock_unlock(&e->lock);
-    return t && t->nb ? FS_OK : FS_E_NOTFOUND;
+    pthread_rwlock_unlock(&e->pend_lock);
+    if (rc != FS_OK)
+        return rc;
+    if (!sources) {
+        out->min_event_ts = out->max_event_ts = 0;
+        return FS_E_NOTFOUND;
+    }
+    return FS_OK;
 }

@@ -14,12 +14,14 @@
  * committed, so a reader takes the read lock only while it looks rows up,
  * and pins `known_at` to see one consistent state across several reads.
  *
- * Memory: a read-only engine reads every chunk file at open. The writer's
- * engine reads them at its first read (fs_engine_asof, _latest, _history,
- * _scan, _entities, _table_stats), all at once: an engine that only
- * commits never holds the store's older rows, nor the rows of its own
- * streamed commits. A damaged file then fails that read (a negative
- * FS_E_* status) instead of the open. */
+ * Memory: chunk files are read into memory a table at a time, at the first
+ * point-in-time read of that table (fs_engine_asof, _latest, _history,
+ * _scan): an engine that only commits never holds the store's older rows,
+ * nor the rows of its own streamed commits, and a table nobody looks up is
+ * never loaded. Direct reads (fs_entity_reader), fs_engine_entities and
+ * fs_engine_table_stats read chunk files without loading them. A damaged
+ * file fails the read that needs it (a negative FS_E_* status), not the
+ * open. */
 #ifndef FS_ENGINE_H
 #define FS_ENGINE_H
 
@@ -101,8 +103,42 @@ typedef int (*fs_run_fn)(void *ctx, const fs_batch *b, size_t row0, size_t n);
 int fs_engine_scan(fs_engine *e, const char *table, const char *entity, int64_t from, int64_t to,
                    uint64_t known_at, fs_run_fn fn, void *ctx);
 
+/* Direct reads: one entity's rows at a time, read straight from the chunk
+ * files the engine has not loaded (only the segments of that entity, only
+ * the columns asked for) and from the in-memory head, without loading the
+ * table. For one-pass readers over many entities (training-set joins,
+ * compute), which would otherwise hold whole tables in memory. One reader
+ * per thread; several readers of one engine may run at once.
+ *
+ * `cols` are the columns wanted; each one's type is found in the table (a
+ * column the table has nowhere reads as null, typed float64). FS_E_INVAL
+ * when a column has different types in different commits (a redefinition
+ * between them): read those through fs_engine_history instead. */
+typedef struct fs_entity_reader fs_entity_reader;
+int fs_entity_reader_open(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
+                          fs_entity_reader **out, fs_strbuf *err);
+/* The rows of `entity` with from <= event_ts < to visible at known_at, every
+ * version, in (event_ts, seq) order (rows of one commit in the order
+ * written), as fs_engine_history sends them: *rows has the columns `cols`
+ * in order and is valid until the next read or close. A chunk file that
+ * cannot be read fails with its FS_E_* status (and a message in err). */
+int fs_entity_reader_read(fs_entity_reader *r, const char *entity, int64_t from, int64_t to,
+                          uint64_t known_at, const fs_batch **rows, fs_strbuf *err);
+/* The row the point-in-time rule selects for `entity` at time t, with no
+ * TTL: 1 with *rows (as above) and *row set, 0 when there is none, < 0 on
+ * error. Reads only the chunk segments that can hold the answer (those of
+ * the entity's newest rows up to t), not its whole history: for latest
+ * values of many entities (materializing the online store). */
+int fs_entity_reader_asof(fs_entity_reader *r, const char *entity, int64_t t, uint64_t known_at,
+                          const fs_batch **rows, size_t *row, fs_strbuf *err);
+/* A batch with the reader's columns and their types (no rows before the
+ * first read), to make batches of the same shape from. */
+const fs_batch *fs_entity_reader_shape(const fs_entity_reader *r);
+void fs_entity_reader_close(fs_entity_reader *r);
+
 /* Calls fn for every entity key of `table` that has rows, in no particular
- * order (keys valid while the engine is open). A nonzero return stops. */
+ * order (keys valid while the engine is open). Reads the index of chunk
+ * files the engine has not loaded, not their rows. A nonzero return stops. */
 int fs_engine_entities(fs_engine *e, const char *table, int (*fn)(void *ctx, const char *key),
                        void *ctx);
 
@@ -113,6 +149,11 @@ typedef struct {
     const char *table;
     uint64_t rows;
 } fs_commit_info;
+
+/* Reads return a status only: this appends ": " and the message of the last
+ * chunk file read that failed (which names the file and what was wrong), if
+ * any, to `out`, for the caller's error message. */
+void fs_engine_read_error(fs_engine *e, fs_strbuf *out);
 
 /* Calls fn for every commit in seq order (valid during the call). */
 int fs_engine_commits(fs_engine *e, int (*fn)(void *ctx, const fs_commit_info *c), void *ctx);
