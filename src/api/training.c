@@ -12,6 +12,7 @@
 
 #include "core/fileio.h"
 #include "core/sha256.h"
+#include "core/phase.h"
 #include "core/timeutil.h"
 #include "training/build.h"
 #include "training/labels.h"
@@ -177,6 +178,74 @@ static int last_commit_by(void *ctx, const fs_commit_info *ci)
     return 0;
 }
 
+/* A run keeps a copy of its labels, durable, and their hash. Both are made
+ * on a thread of their own while the labels are parsed and joined: writing
+ * and syncing a large label file costs as much as a join. The copy goes to
+ * DIR/runs/.labels-PID.tmp first and is renamed into the run's directory
+ * once the run has an id (or removed if the build fails). */
+typedef struct {
+    const char *data;
+    size_t len;
+    char *tmp;
+    char sha[65];
+    int rc;
+    fs_strbuf err;
+    pthread_t tid;
+    int started;
+} label_copy;
+
+static void *copy_labels(void *p)
+{
+    label_copy *c = p;
+    sha_hex(c->data, c->len, c->sha);
+    c->rc = fs_write_file_atomic(c->tmp, c->data, c->len, &c->err);
+    return NULL;
+}
+
+static int label_copy_start(label_copy *c, const char *dir, const char *data, size_t len, fs_strbuf *err)
+{
+    memset(c, 0, sizeof *c);
+    c->data = data;
+    c->len = len;
+    char name[64];
+    snprintf(name, sizeof name, "runs/.labels-%ld.tmp", (long)getpid());
+    char *runs = fs_path_join(dir, "runs");
+    int rc = runs ? fs_mkdirs(runs, err) : FS_E_NOMEM;
+    free(runs);
+    if (rc == FS_OK && !(c->tmp = fs_path_join(dir, name)))
+        rc = FS_E_NOMEM;
+    if (rc == FS_OK && pthread_create(&c->tid, NULL, copy_labels, c) == 0)
+        c->started = 1;
+    else if (rc == FS_OK)
+        copy_labels(c); /* no thread: do it here */
+    return rc;
+}
+
+/* Waits for the copy; on FS_OK the file is at c->tmp. */
+static int label_copy_wait(label_copy *c, fs_strbuf *err)
+{
+    if (c->started)
+        pthread_join(c->tid, NULL);
+    c->started = 0;
+    if (c->rc != FS_OK)
+        fs_sb_puts(err, fs_sb_str(&c->err));
+    return c->rc;
+}
+
+/* Waits and removes what is left of the copy (nothing after its rename).
+ * Safe on a copy never started. */
+static void label_copy_drop(label_copy *c)
+{
+    if (c->started)
+        pthread_join(c->tid, NULL);
+    c->started = 0;
+    if (c->tmp)
+        unlink(c->tmp);
+    free(c->tmp);
+    c->tmp = NULL;
+    fs_sb_free(&c->err);
+}
+
 static int is_jsonl_name(const char *path)
 {
     size_t n = strlen(path);
@@ -196,6 +265,7 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
     size_t len = 0;
     fs_labels L = {0};
     FILE *rejects = NULL;
+    label_copy lc = {0};
     int rc = FS_OK;
     int jsonl_out = o->format && strcmp(o->format, "jsonl") == 0;
     if (o->format && !jsonl_out && strcmp(o->format, "csv") != 0) {
@@ -227,6 +297,7 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
         fs_engine_commits(s->engine, last_commit_by, &c);
         known = c.seq;
     }
+    fs_phase("open store");
     rc = from_signals ? fs_signals_as_labels(s->engine, fs_reg_source(s->cat.reg, "signals"), o, known,
                                            &data, &len, &err)
                       : slurp(o->labels, &data, &len, &err);
@@ -242,8 +313,12 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
     int jsonl_in = !from_signals && (o->labels_format ? strcmp(o->labels_format, "jsonl") == 0
                                                       : is_jsonl_name(o->labels));
     const char *lname = strcmp(o->labels, "-") == 0 ? "<stdin>" : o->labels;
+    fs_phase("read labels");
+    if ((rc = label_copy_start(&lc, s->dir, data, len, &err)) != FS_OK)
+        goto out;
     if ((rc = fs_labels_parse(lname, data, len, jsonl_in, req, nreq, rejects, &L, &err)) != FS_OK)
         goto out;
+    fs_phase("parse labels");
     for (size_t i = 0; i < json_array_size(cols); i++) { /* a feature column named like a label column */
         const char *h = json_string_value(json_object_get(json_array_get(cols, i), "header"));
         if (fs_labels_col(&L, h) >= 0) {
@@ -257,16 +332,25 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
     if ((rc = fs_trainset_build(s->engine, cols, &L, known, jsonl_out, jobs, o->out, NULL, oldest, &bo,
                                 &err)) != FS_OK)
         goto out;
+    fs_phase("write output");
     /* Record the run: its spec, a copy of its labels, hashes. */
     uint64_t id = next_run_id(s->dir);
     snprintf(result->run_id, sizeof result->run_id, "%" PRIu64, id);
     char *rdir = run_dir(s->dir, result->run_id), *lpath = NULL, *jpath = NULL;
     rc = rdir ? fs_mkdirs(rdir, &err) : FS_E_NOMEM;
+    if (rc == FS_OK)
+        rc = label_copy_wait(&lc, &err);
     if (rc == FS_OK) {
         lpath = fs_path_join(rdir, jsonl_in ? "labels.jsonl" : "labels.csv");
         jpath = fs_path_join(rdir, "run.json");
-        rc = lpath && jpath ? fs_write_file_atomic(lpath, data, len, &err) : FS_E_NOMEM;
+        rc = lpath && jpath ? FS_OK : FS_E_NOMEM;
     }
+    if (rc == FS_OK && rename(lc.tmp, lpath) != 0) {
+        fs_sb_printf(&err, "cannot rename %s to %s: %s", lc.tmp, lpath, strerror(errno));
+        rc = FS_E_IO;
+    }
+    if (rc == FS_OK)
+        rc = fs_fsync_dir(rdir, &err);
     if (rc == FS_OK) {
         json_t *run = json_object(), *lab = json_object();
         char t[FS_TIME_STRLEN], h[65];
@@ -275,8 +359,7 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
         json_object_set_new(run, "time", json_string(t));
         json_object_set_new(run, "command", o->command_line ? json_string(o->command_line) : json_null());
         json_object_set_new(run, "known_at", json_integer((json_int_t)known));
-        sha_hex(data, len, h);
-        json_object_set_new(lab, "sha256", json_string(h));
+        json_object_set_new(lab, "sha256", json_string(lc.sha));
         json_object_set_new(lab, "file", json_string(jsonl_in ? "labels.jsonl" : "labels.csv"));
         json_object_set_new(lab, "source", json_string(lname));
         json_object_set_new(lab, "rows", json_integer((json_int_t)L.n));
@@ -298,6 +381,7 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
         free(text);
         json_decref(run);
     }
+    fs_phase("record run");
     free(rdir);
     free(lpath);
     free(jpath);
@@ -309,6 +393,7 @@ out:
     if (rc != FS_OK)
         fs_store_fail(s, rc, fs_sb_str(&err));
 out_locked:
+    label_copy_drop(&lc);
     pthread_mutex_unlock(&s->mu);
     if (rejects)
         fclose(rejects);

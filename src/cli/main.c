@@ -4,6 +4,7 @@
  * subcommand. The data directory is --dir, else $FSTORE_DIR, else
  * ./fstore-data. Exit codes: 0 ok, 1 usage error, 2 failure, 3 partial. */
 #include "cli/cli.h"
+#include "core/phase.h"
 
 #include "core/diag.h"
 #include "core/timeutil.h"
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
      * ignored, the write fails with EFBIG and the command fails cleanly with
      * nothing half-written, as on a full disk. */
     signal(SIGXFSZ, SIG_IGN);
+    fs_phase_start(); /* FSTORE_TIMINGS=1: phases timed from here */
     cli c = {0};
     c.raw_argc = argc;
     c.raw_argv = (const char *const *)argv;

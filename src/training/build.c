@@ -2,6 +2,7 @@
 #include "training/build.h"
 
 #include "core/sha256.h"
+#include "core/phase.h"
 #include "fstore.h"
 #include "training/pit_join.h"
 #include "training/values.h"
@@ -29,11 +30,19 @@ static int keyset_build(keyset *ks, json_t *jk, const fs_labels *L)
     int kc[MAX_KEYS];
     for (size_t k = 0; k < nk && k < MAX_KEYS; k++)
         kc[k] = fs_labels_col(L, json_string_value(json_array_get(jk, k)));
+    ks->keys = jk;
+    if (nk == 1) { /* the key is the label's cell itself */
+        ks->key_of = malloc((n + 1) * sizeof *ks->key_of);
+        if (!ks->key_of)
+            return FS_E_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            ks->key_of[i] = L->cell[i * L->ncols + (size_t)kc[0]];
+        return fs_label_groups_build(ks->key_of, L->ts, n, &ks->groups);
+    }
     size_t total = 1;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < nk && k < MAX_KEYS; k++)
             total += strlen(L->cell[i * L->ncols + (size_t)kc[k]]) + 1;
-    ks->keys = jk;
     ks->key_of = malloc((n + 1) * sizeof *ks->key_of);
     ks->buf = malloc(total);
     if (!ks->key_of || !ks->buf)
@@ -82,27 +91,27 @@ static int column_index(col_cache *cc, const fs_batch *b, const char *name)
     return cc->col[h];
 }
 
-static void format_row(const out_ctx *o, size_t i, col_cache *caches, FILE *f)
+static void format_row(const out_ctx *o, size_t i, col_cache *caches, fs_strbuf *f)
 {
     const fs_labels *L = o->L;
     size_t n = L->n;
     if (o->jsonl)
-        fputc('{', f);
+        fs_sb_append(f, "{", 1);
     for (size_t c = 0; c < L->ncols; c++) {
         const char *v = L->cell[i * L->ncols + c];
         if (o->jsonl) {
             fs_put_json_string(f, L->names[c]);
-            fputc(':', f);
+            fs_sb_append(f, ":", 1);
             if (!v)
-                fputs("null", f);
+                fs_sb_puts(f, "null");
             else if (L->literal[i * L->ncols + c])
-                fputs(v, f);
+                fs_sb_puts(f, v);
             else
                 fs_put_json_string(f, v);
-            fputc(c + 1 < L->ncols || o->nf ? ',' : '}', f);
+            fs_sb_append(f, c + 1 < L->ncols || o->nf ? "," : "}", 1);
         } else {
             if (c)
-                fputc(',', f);
+                fs_sb_append(f, ",", 1);
             if (v)
                 fs_put_csv(f, v);
         }
@@ -115,44 +124,36 @@ static void format_row(const out_ctx *o, size_t i, col_cache *caches, FILE *f)
         const char *v = fs_value_text(ref, col, vb, sizeof vb, &quote);
         if (o->jsonl) {
             fs_put_json_string(f, o->header[k]);
-            fputc(':', f);
+            fs_sb_append(f, ":", 1);
             if (!v)
-                fputs("null", f);
+                fs_sb_puts(f, "null");
             else if (quote)
                 fs_put_json_string(f, v);
             else
-                fputs(v, f);
-            fputc(k + 1 < o->nf ? ',' : '}', f);
+                fs_sb_puts(f, v);
+            fs_sb_append(f, k + 1 < o->nf ? "," : "}", 1);
         } else {
-            fputc(',', f);
+            fs_sb_append(f, ",", 1);
             if (v)
                 fs_put_csv(f, v);
         }
     }
-    fputc('\n', f);
+    fs_sb_append(f, "\n", 1);
 }
 
 typedef struct {
     const out_ctx *o;
     size_t from, to; /* label rows of this slice */
     col_cache *caches;
-    char *text;
-    size_t len;
-    int rc;
+    fs_strbuf text; /* reused from batch to batch */
 } slice;
 
 static void *format_slice(void *p)
 {
     slice *s = p;
-    FILE *f = open_memstream(&s->text, &s->len);
-    if (!f) {
-        s->rc = FS_E_NOMEM;
-        return NULL;
-    }
+    fs_sb_reset(&s->text);
     for (size_t i = s->from; i < s->to; i++)
-        format_row(s->o, i, s->caches, f);
-    if (fclose(f) != 0)
-        s->rc = FS_E_NOMEM;
+        format_row(s->o, i, s->caches, &s->text);
     return NULL;
 }
 
@@ -168,30 +169,26 @@ static int write_output(const out_ctx *o, int jobs, FILE *fo, fs_sha256 *sha)
     const fs_labels *L = o->L;
     int rc = FS_OK;
     if (!o->jsonl) { /* the header */
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        if (!f)
-            return FS_E_NOMEM;
+        fs_strbuf h = {0};
         for (size_t c = 0; c < L->ncols; c++) {
             if (c)
-                fputc(',', f);
-            fs_put_csv(f, L->names[c]);
+                fs_sb_append(&h, ",", 1);
+            fs_put_csv(&h, L->names[c]);
         }
         for (size_t k = 0; k < o->nf; k++) {
-            fputc(',', f);
-            fs_put_csv(f, o->header[k]);
+            fs_sb_append(&h, ",", 1);
+            fs_put_csv(&h, o->header[k]);
         }
-        fputc('\n', f);
-        fclose(f);
-        rc = text ? emit(fo, sha, text, len) : FS_E_NOMEM;
-        free(text);
+        fs_sb_append(&h, "\n", 1);
+        rc = h.oom ? FS_E_NOMEM : emit(fo, sha, h.buf, h.len);
+        fs_sb_free(&h);
     }
     if (jobs < 1)
         jobs = 1;
     if (jobs > 64)
         jobs = 64;
     slice sl[64];
+    memset(sl, 0, sizeof sl);
     col_cache *caches = calloc((size_t)jobs * (o->nf + 1), sizeof *caches);
     if (!caches)
         return FS_E_NOMEM;
@@ -201,8 +198,10 @@ static int write_output(const out_ctx *o, int jobs, FILE *fo, fs_sha256 *sha)
         int started[64] = {0};
         for (int t = 0; t < jobs; t++) {
             size_t from = b0 + (size_t)t * per, to = from + per < b1 ? from + per : b1;
-            sl[t] = (slice){o, from < b1 ? from : b1, to > from ? to : from, caches + (size_t)t * (o->nf + 1),
-                            NULL, 0, FS_OK};
+            sl[t].o = o;
+            sl[t].from = from < b1 ? from : b1;
+            sl[t].to = to > from ? to : from;
+            sl[t].caches = caches + (size_t)t * (o->nf + 1);
             if (t > 0 && pthread_create(&tid[t], NULL, format_slice, &sl[t]) == 0)
                 started[t] = 1;
             else if (t > 0)
@@ -212,11 +211,12 @@ static int write_output(const out_ctx *o, int jobs, FILE *fo, fs_sha256 *sha)
         for (int t = 0; t < jobs; t++) {
             if (started[t])
                 pthread_join(tid[t], NULL);
-            if (rc == FS_OK)
-                rc = sl[t].rc != FS_OK ? sl[t].rc : emit(fo, sha, sl[t].text, sl[t].len);
-            free(sl[t].text);
+            if (rc == FS_OK && sl[t].text.len)
+                rc = sl[t].text.oom ? FS_E_NOMEM : emit(fo, sha, sl[t].text.buf, sl[t].text.len);
         }
     }
+    for (int t = 0; t < jobs; t++)
+        fs_sb_free(&sl[t].text);
     free(caches);
     return rc;
 }
@@ -232,7 +232,9 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
     memset(ks, 0, sizeof ks);
     fs_row_ref *refs = calloc(nf * (n ? n : 1) + 1, sizeof *refs); /* [feature][label] */
     const char **header = calloc(nf + 1, sizeof *header), **column = calloc(nf + 1, sizeof *column);
-    int rc = refs && header && column ? FS_OK : FS_E_NOMEM;
+    fs_pit_rows *keep = fs_pit_rows_new(); /* the rows refs point to */
+    const char **cols = calloc(nf + 1, sizeof *cols); /* the columns of one join */
+    int rc = refs && header && column && keep && cols ? FS_OK : FS_E_NOMEM;
     /* One join per (table, TTL, key set); other columns of it copy its rows. */
     for (size_t f = 0; rc == FS_OK && f < nf; f++) {
         json_t *c = json_array_get(spec, f), *jk = json_object_get(c, "keys");
@@ -263,12 +265,32 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
             }
             if ((rc = keyset_build(&ks[nks++], jk, L)) != FS_OK)
                 break;
+            fs_phase("group labels");
+        }
+        /* The columns this join reads: those of every feature that shares it. */
+        size_t ncols = 0;
+        for (size_t h = f; h < nf; h++) {
+            json_t *o = json_array_get(spec, h);
+            const char *col = json_string_value(json_object_get(o, "column"));
+            size_t d = 0;
+            while (d < ncols && strcmp(cols[d], col) != 0)
+                d++;
+            if (d == ncols && strcmp(json_string_value(json_object_get(o, "table")), table) == 0 &&
+                json_integer_value(json_object_get(o, "ttl_ns")) == (json_int_t)ttl &&
+                json_equal(json_object_get(o, "keys"), jk))
+                cols[ncols++] = col;
         }
         int64_t old = INT64_MAX;
-        rc = fs_pit_join(e, table, ttl, known_at, ks[k].groups, jobs, refs + f * n, &old);
+        rc = fs_pit_join(e, table, cols, ncols, ttl, known_at, ks[k].groups, jobs, refs + f * n, keep,
+                         &old);
+        if (rc != FS_OK && rc != FS_E_NOMEM) { /* a chunk file that cannot be read */
+            fs_sb_printf(err, "cannot read the stored rows of %s: %s", table, fs_strerror(rc));
+            fs_engine_read_error(e, err);
+        }
         json_t *prev = json_object_get(oldest, table);
         if (old != INT64_MAX && (!prev || old < json_integer_value(prev)))
             json_object_set_new(oldest, table, json_integer((json_int_t)old));
+        fs_phase("join");
     }
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
@@ -313,6 +335,8 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
         fs_label_groups_free(ks[k].groups);
     }
     free(refs);
+    fs_pit_rows_free(keep);
+    free(cols);
     free(header);
     free(column);
     return rc;

@@ -38,13 +38,10 @@ static void reject(builder *b, uint64_t line, const char *why)
         fprintf(b->rejects, "%s:%llu\t%s\n", b->name, (unsigned long long)line, why);
 }
 
-/* Room for one more row of ncols cells (ncols fixed once rows exist). */
-static int grow_rows(builder *b)
+/* Room for `cap` rows of ncols cells (ncols fixed once rows exist). */
+static int reserve_rows(builder *b, size_t cap)
 {
     fs_labels *l = b->l;
-    if (l->n < b->cap)
-        return 0;
-    size_t cap = b->cap ? 2 * b->cap : 1024;
     const char **cell = realloc(l->cell, cap * l->ncols * sizeof *cell);
     if (cell)
         l->cell = cell;
@@ -61,6 +58,12 @@ static int grow_rows(builder *b)
         return -1;
     b->cap = cap;
     return 0;
+}
+
+/* Room for one more row. */
+static int grow_rows(builder *b)
+{
+    return b->l->n < b->cap ? 0 : reserve_rows(b, b->cap ? 2 * b->cap : 1024);
 }
 
 /* Checks the row just filled in (index l->n) and keeps it or rejects it. */
@@ -109,28 +112,28 @@ static int resolve_columns(builder *b, fs_strbuf *err)
     return FS_OK;
 }
 
-/* One CSV record starting at *pos: fields into out[] (arena copies),
- * returns the number of fields, or -1 on an unterminated quote. Advances
- * *pos past the record and counts the lines it spans. */
-static long csv_record(fs_labels *l, const char *d, size_t len, size_t *pos, const char **out,
-                       size_t maxf, uint64_t *lines)
+/* One CSV record starting at *pos of `d`, a private copy of the file that
+ * this tokenizes in place: each field is NUL-terminated where it ends and
+ * quoted fields are unescaped where they lie (the text only shrinks), so
+ * a million rows cost no allocation per cell. Fields go into out[] (at
+ * most maxf); returns the number of fields, or -1 on an unterminated
+ * quote. Advances *pos past the record and counts the lines it spans. */
+static long csv_record(char *d, size_t len, size_t *pos, const char **out, size_t maxf,
+                       uint64_t *lines)
 {
     size_t p = *pos;
     long nf = 0;
-    fs_strbuf field = {0};
     for (;;) {
-        fs_sb_reset(&field);
-        int quoted = p < len && d[p] == '"';
-        if (quoted) {
+        size_t start = p, end;
+        if (p < len && d[p] == '"') {
+            size_t w = p; /* the unescaped text goes from the opening quote on */
             p++;
             for (;;) {
-                if (p >= len) {
-                    fs_sb_free(&field);
+                if (p >= len)
                     return -1;
-                }
                 if (d[p] == '"') {
                     if (p + 1 < len && d[p + 1] == '"') {
-                        fs_sb_append(&field, "\"", 1);
+                        d[w++] = '"';
                         p += 2;
                         continue;
                     }
@@ -139,40 +142,54 @@ static long csv_record(fs_labels *l, const char *d, size_t len, size_t *pos, con
                 }
                 if (d[p] == '\n')
                     ++*lines;
-                fs_sb_append(&field, d + p, 1);
-                p++;
+                d[w++] = d[p++];
             }
+            while (p < len && d[p] != ',' && d[p] != '\n' && d[p] != '\r') /* after the quote: kept */
+                d[w++] = d[p++];
+            end = w;
+        } else {
+            while (p < len && d[p] != ',' && d[p] != '\n' && d[p] != '\r')
+                p++;
+            end = p;
         }
-        size_t start = p;
-        while (p < len && d[p] != ',' && d[p] != '\n' && d[p] != '\r')
-            p++;
-        fs_sb_append(&field, d + start, p - start);
+        char sep = p < len ? d[p] : 0;
+        d[end] = 0; /* end <= p (the separator is saved); d[len] exists in the copy */
         if ((size_t)nf < maxf)
-            out[nf] = fs_arena_strdup(&l->arena, fs_sb_str(&field));
+            out[nf] = d + start;
         nf++;
-        if (p < len && d[p] == ',') {
+        if (sep == ',') {
             p++;
             continue;
         }
-        if (p < len && d[p] == '\r')
+        if (sep == '\r') {
             p++;
-        if (p < len && d[p] == '\n')
+            if (p < len && d[p] == '\n')
+                p++;
+        } else if (sep == '\n')
             p++;
         break;
     }
-    fs_sb_free(&field);
     *pos = p;
     return nf;
 }
 
-static int parse_csv(builder *b, const char *d, size_t len, fs_strbuf *err)
+static int parse_csv(builder *b, const char *data, size_t len, fs_strbuf *err)
 {
     fs_labels *l = b->l;
     size_t pos = 0;
     uint64_t line = 1, next_line = 1;
     const char *hdr[1024];
-    long nh = csv_record(l, d, len, &pos, hdr, 1024, &next_line);
-    if (nh <= 0 || memchr(d, 0, len)) {
+    if (memchr(data, 0, len)) {
+        fs_sb_printf(err, "%s:1: not a CSV file with a header line", b->name);
+        return FS_E_PARSE;
+    }
+    char *d = fs_arena_alloc(&l->arena, len + 1); /* the cells live in this copy */
+    if (!d)
+        return FS_E_NOMEM;
+    memcpy(d, data, len);
+    d[len] = 0;
+    long nh = csv_record(d, len, &pos, hdr, 1024, &next_line);
+    if (nh <= 0) {
         fs_sb_printf(err, "%s:1: not a CSV file with a header line", b->name);
         return FS_E_PARSE;
     }
@@ -182,9 +199,14 @@ static int parse_csv(builder *b, const char *d, size_t len, fs_strbuf *err)
     int rc = resolve_columns(b, err);
     if (rc != FS_OK)
         return rc;
+    size_t lines = 1; /* room for every line at once: no copying as rows come */
+    for (const char *q = d + pos; (q = memchr(q, '\n', len - (size_t)(q - d))); q++)
+        lines++;
     const char **tmp = malloc((l->ncols + 1) * sizeof *tmp);
-    if (!tmp)
+    if (!tmp || reserve_rows(b, lines)) {
+        free(tmp);
         return FS_E_NOMEM;
+    }
     while (pos < len) {
         line = ++next_line;
         if (d[pos] == '\n' || (d[pos] == '\r' && pos + 1 < len && d[pos + 1] == '\n')) {
@@ -195,7 +217,7 @@ static int parse_csv(builder *b, const char *d, size_t len, fs_strbuf *err)
             free(tmp);
             return FS_E_NOMEM;
         }
-        long nf = csv_record(l, d, len, &pos, tmp, l->ncols, &next_line);
+        long nf = csv_record(d, len, &pos, tmp, l->ncols, &next_line);
         if (nf < 0) {
             fs_sb_printf(err, "%s:%llu: unterminated quoted field", b->name, (unsigned long long)line);
             free(tmp);

@@ -31,18 +31,35 @@ struct fs_label_groups {
     size_t n;
     entity_group *groups;
     size_t ngroups;
-    size_t *order; /* label indices grouped by entity, by time within each */
+    size_t *order;     /* label indices grouped by entity, by time within each */
+    int64_t *order_ts; /* their times, in the same order: the merge reads them in sequence */
+};
+
+/* The rows the joins selected, copied out of what the readers read, so
+ * that the tables are never held whole: per join one batch with a row per
+ * label (row i for label i, so the output reads it in order), and per
+ * worker an arena for the strings it copied. */
+struct fs_pit_rows {
+    void **b; /* fs_batch * */
+    size_t n, cap;
+    void **strings; /* fs_arena * */
+    size_t ns, caps;
 };
 
 typedef struct {
     fs_engine *e;
     const char *table;
+    const char *const *cols;
+    size_t ncols;
+    int direct;       /* read through fs_entity_reader (else: the head, via history) */
+    fs_batch *chosen; /* direct: the selected row of label i is row i */
+    fs_pit_rows *keep;
     int64_t ttl;
     uint64_t known_at;
-    const int64_t *ts;
     const entity_group *groups;
     size_t ngroups, next;
     const size_t *order;
+    const int64_t *order_ts;
     fs_row_ref *out;
     pthread_mutex_t mu;
     int rc;
@@ -76,24 +93,97 @@ static int collect(void *p, fs_row_ref r)
     return 0;
 }
 
-/* Label indices by their time (qsort_r: ctx is the times). */
-static int by_time(const void *a, const void *b, void *ctx)
+/* A label's time, index and entity group, for sorting. */
+typedef struct {
+    int64_t ts;
+    uint32_t idx, group;
+} timed_label;
+
+/* The stored rows an entity's labels can see: from the first label's TTL
+ * window (older rows can never be chosen) to the last label. */
+static void entity_range(const join_ctx *c, const entity_group *g, int64_t *from, int64_t *to)
 {
-    const int64_t *sort_ts = ctx;
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    int64_t tx = sort_ts[x], ty = sort_ts[y];
-    return tx < ty ? -1 : tx > ty ? 1 : (x > y) - (x < y);
+    int64_t lo = c->order_ts[g->first];
+    *from = c->ttl > 0 && lo > INT64_MIN + c->ttl ? lo - c->ttl : INT64_MIN;
+    int64_t hi = c->order_ts[g->first + g->count - 1];
+    *to = hi == INT64_MAX ? INT64_MAX : hi + 1;
 }
 
-/* Merges one entity's labels (sorted by time) with its rows. */
+/* Copies row `row` of `src` into row `li` of `dst` (same columns). Strings
+ * go to the worker's arena, or share the copy made for label `same_as`
+ * (>= 0) when it chose the same row. */
+static int put_row(fs_batch *dst, size_t li, const fs_batch *src, size_t row, fs_arena *strings,
+                   long same_as)
+{
+    dst->event_ts[li] = src->event_ts[row];
+    dst->seq[li] = src->seq[row];
+    for (size_t k = 0; k < dst->ncols; k++) {
+        fs_column *d = &dst->cols[k];
+        const fs_column *sc = &src->cols[k];
+        d->valid[li] = sc->valid[row];
+        switch (d->type) {
+        case FS_VT_INT64:
+        case FS_VT_TIMESTAMP: d->i64[li] = sc->i64[row]; break;
+        case FS_VT_FLOAT64: d->f64[li] = sc->f64[row]; break;
+        case FS_VT_BOOL: d->b[li] = sc->b[row]; break;
+        case FS_VT_STRING:
+            if (same_as >= 0) {
+                d->s[li] = d->s[same_as];
+                d->slen[li] = d->slen[same_as];
+            } else if (sc->valid[row]) {
+                if (!(d->s[li] = fs_arena_strndup(strings, sc->s[row], sc->slen[row])))
+                    return FS_E_NOMEM;
+                d->slen[li] = sc->slen[row];
+            } else {
+                d->s[li] = "";
+                d->slen[li] = 0;
+            }
+            break;
+        }
+    }
+    return FS_OK;
+}
+
+/* Merges one entity's labels (sorted by time) with its rows read by a
+ * direct reader; each label's row is copied into its row of c->chosen. */
+static int merge_direct(join_ctx *c, const entity_group *g, fs_entity_reader *rd, fs_arena *strings,
+                        int64_t *oldest)
+{
+    int64_t from, to;
+    entity_range(c, g, &from, &to);
+    const fs_batch *rows;
+    int rc = fs_entity_reader_read(rd, g->key, from, to, c->known_at, &rows, NULL);
+    if (rc != FS_OK)
+        return rc;
+    size_t j = 0, n = rows->n;
+    long best = -1, put = -1, put_li = -1; /* the row chosen last, and the label it was put for */
+    const int64_t *lts = c->order_ts + g->first;
+    for (size_t k = 0; k < g->count; k++) {
+        size_t li = c->order[g->first + k];
+        int64_t t = lts[k];
+        while (j < n && rows->event_ts[j] <= t) /* the reader shows only rows known_at sees */
+            best = (long)j++;
+        if (best >= 0 && (c->ttl <= 0 || rows->event_ts[best] >= t - c->ttl)) {
+            if ((rc = put_row(c->chosen, li, rows, (size_t)best, strings, put == best ? put_li : -1)) != FS_OK)
+                return rc;
+            put = best;
+            put_li = (long)li;
+            c->out[li] = (fs_row_ref){c->chosen, li};
+            if (rows->event_ts[best] < *oldest)
+                *oldest = rows->event_ts[best];
+        } else {
+            c->out[li] = (fs_row_ref){NULL, 0};
+        }
+    }
+    return FS_OK;
+}
+
+/* Merges one entity's labels (sorted by time) with its rows in the head. */
 static int merge_entity(join_ctx *c, const entity_group *g, row_buf *buf, int64_t *oldest)
 {
     buf->n = 0;
-    int64_t lo = c->ts[c->order[g->first]];
-    /* Rows older than the first label's TTL window can never be chosen. */
-    int64_t from = c->ttl > 0 && lo > INT64_MIN + c->ttl ? lo - c->ttl : INT64_MIN;
-    int64_t hi = c->ts[c->order[g->first + g->count - 1]];
-    int64_t to = hi == INT64_MAX ? INT64_MAX : hi + 1;
+    int64_t from, to;
+    entity_range(c, g, &from, &to);
     int rc = fs_engine_history(c->e, c->table, g->key, from, to, c->known_at, 0, collect, buf);
     if (buf->oom)
         return FS_E_NOMEM;
@@ -103,7 +193,7 @@ static int merge_entity(join_ctx *c, const entity_group *g, row_buf *buf, int64_
     long best = -1;
     for (size_t k = 0; k < g->count; k++) {
         size_t li = c->order[g->first + k];
-        int64_t t = c->ts[li];
+        int64_t t = c->order_ts[g->first + k];
         while (j < buf->n && buf->rows[j].ts <= t) {
             if (buf->rows[j].seq <= c->known_at)
                 best = (long)j;
@@ -120,20 +210,85 @@ static int merge_entity(join_ctx *c, const entity_group *g, row_buf *buf, int64_
     return FS_OK;
 }
 
+/* The batch of selected rows of one join: the reader's columns (names
+ * owned by the batch: it outlives the reader) and one row per label, all
+ * null until a merge puts a row there. */
+static int new_chosen(const fs_batch *like, size_t nlabels, fs_batch **out)
+{
+    *out = NULL;
+    fs_batch *b = calloc(1, sizeof *b);
+    fs_colspec *sp = calloc(like->ncols + 1, sizeof *sp);
+    int rc = b && sp ? FS_OK : FS_E_NOMEM;
+    for (size_t k = 0; rc == FS_OK && k < like->ncols; k++)
+        sp[k] = (fs_colspec){like->cols[k].name, like->cols[k].type};
+    if (rc == FS_OK)
+        rc = fs_batch_init(b, sp, like->ncols);
+    free(sp);
+    for (size_t k = 0; rc == FS_OK && k < like->ncols; k++)
+        if (!(b->cols[k].name = fs_arena_strdup(&b->meta, like->cols[k].name)))
+            rc = FS_E_NOMEM;
+    if (rc == FS_OK)
+        rc = fs_batch_reserve(b, nlabels);
+    if (rc != FS_OK) {
+        if (b)
+            fs_batch_free(b);
+        free(b);
+        return FS_E_NOMEM;
+    }
+    b->n = nlabels;
+    for (size_t i = 0; i < nlabels; i++) {
+        b->entity[i] = "";
+        b->entity_len[i] = 0;
+    }
+    for (size_t k = 0; k < b->ncols; k++)
+        memset(b->cols[k].valid, 0, nlabels);
+    *out = b;
+    return FS_OK;
+}
+
+/* Appends p to a growable array of pointers; -1 when out of memory. */
+static int push_ptr(void ***a, size_t *n, size_t *cap, void *p)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 8;
+        void **q = realloc(*a, nc * sizeof *q);
+        if (!q)
+            return -1;
+        *a = q;
+        *cap = nc;
+    }
+    (*a)[(*n)++] = p;
+    return 0;
+}
+
 static void *worker(void *p)
 {
     join_ctx *c = p;
     row_buf buf = {0};
     int64_t oldest = INT64_MAX;
+    fs_entity_reader *rd = NULL;
+    fs_arena *strings = NULL;
     int rc = FS_OK;
-    for (;;) {
+    if (c->direct) {
+        rc = fs_entity_reader_open(c->e, c->table, c->cols, c->ncols, &rd, NULL);
+        if (rc == FS_OK) {
+            strings = calloc(1, sizeof *strings);
+            pthread_mutex_lock(&c->mu);
+            if (!strings || push_ptr(&c->keep->strings, &c->keep->ns, &c->keep->caps, strings)) {
+                free(strings);
+                rc = FS_E_NOMEM;
+            }
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    while (rc == FS_OK) {
         pthread_mutex_lock(&c->mu);
         size_t gi = c->next < c->ngroups && c->rc == FS_OK ? c->next++ : SIZE_MAX;
         pthread_mutex_unlock(&c->mu);
         if (gi == SIZE_MAX)
             break;
-        if ((rc = merge_entity(c, &c->groups[gi], &buf, &oldest)) != FS_OK)
-            break;
+        rc = c->direct ? merge_direct(c, &c->groups[gi], rd, strings, &oldest)
+                       : merge_entity(c, &c->groups[gi], &buf, &oldest);
     }
     pthread_mutex_lock(&c->mu);
     if (rc != FS_OK)
@@ -141,67 +296,124 @@ static void *worker(void *p)
     if (oldest < c->oldest)
         c->oldest = oldest;
     pthread_mutex_unlock(&c->mu);
+    fs_entity_reader_close(rd);
     free(buf.rows);
     return NULL;
+}
+
+/* Sorts v[0..n) by ts, stably: LSD radix sort, 8 bits a pass, of the
+ * offset from the smallest time; a pass where every label has the same
+ * byte is skipped (label times span far less than 64 bits). tmp: n more. */
+static void radix_by_time(timed_label *v, timed_label *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    int64_t lo = v[0].ts;
+    for (size_t i = 1; i < n; i++)
+        if (v[i].ts < lo)
+            lo = v[i].ts;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((uint64_t)v[i].ts - (uint64_t)lo) >> shift & 0xff]++;
+        if (count[((uint64_t)v[0].ts - (uint64_t)lo) >> shift & 0xff] == n)
+            continue; /* one byte value for all: nothing to do */
+        size_t at = 0;
+        for (int d = 0; d < 256; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[((uint64_t)v[i].ts - (uint64_t)lo) >> shift & 0xff]++] = v[i];
+        memcpy(v, tmp, n * sizeof *v);
+    }
+}
+
+/* The group of `key` in the open-addressing map (grown as groups come),
+ * added when new. SIZE_MAX when out of memory. */
+static size_t group_of(fs_label_groups *g, size_t **slots, size_t *nslots, const char *key)
+{
+    if (2 * (g->ngroups + 1) > *nslots) {
+        size_t ns = *nslots ? 2 * *nslots : 64;
+        size_t *sl = calloc(ns, sizeof *sl);
+        if (!sl)
+            return SIZE_MAX;
+        for (size_t k = 0; k < g->ngroups; k++) {
+            size_t s = hash_str(g->groups[k].key) & (ns - 1);
+            while (sl[s])
+                s = (s + 1) & (ns - 1);
+            sl[s] = k + 1;
+        }
+        free(*slots);
+        *slots = sl;
+        *nslots = ns;
+    }
+    size_t s = hash_str(key) & (*nslots - 1);
+    while ((*slots)[s] && strcmp(g->groups[(*slots)[s] - 1].key, key) != 0)
+        s = (s + 1) & (*nslots - 1);
+    if (!(*slots)[s]) {
+        g->groups[g->ngroups] = (entity_group){key, 0, 0};
+        (*slots)[s] = ++g->ngroups;
+    }
+    return (*slots)[s] - 1;
 }
 
 int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
                           fs_label_groups **out)
 {
     *out = NULL;
+    if (n >= UINT32_MAX)
+        return FS_E_INVAL; /* label indices are 32-bit */
     fs_label_groups *g = calloc(1, sizeof *g);
-    /* Entity of each label through an open-addressing map. */
-    size_t nslots = 64;
-    while (nslots < 2 * n + 2)
-        nslots *= 2;
-    size_t *slots = calloc(nslots, sizeof *slots); /* group index + 1 */
-    size_t *gid = malloc((n + 1) * sizeof *gid);
+    size_t *slots = NULL, nslots = 0;
     if (g) {
         g->keys = keys;
         g->ts = ts;
         g->n = n;
         g->groups = malloc((n + 1) * sizeof *g->groups);
         g->order = malloc((n + 1) * sizeof *g->order);
+        g->order_ts = malloc((n + 1) * sizeof *g->order_ts);
     }
-    if (!g || !slots || !gid || !g->groups || !g->order) {
-        free(slots);
-        free(gid);
-        fs_label_groups_free(g);
-        return FS_E_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!keys[i]) {
-            gid[i] = SIZE_MAX;
+    timed_label *tl = malloc((n + 1) * sizeof *tl), *tmp = malloc((n + 1) * sizeof *tmp);
+    int rc = g && g->groups && g->order && g->order_ts && tl && tmp ? FS_OK : FS_E_NOMEM;
+    /* Each label's group; labels without a key take no part. */
+    size_t m = 0;
+    for (size_t i = 0; rc == FS_OK && i < n; i++) {
+        if (!keys[i])
             continue;
+        size_t k = group_of(g, &slots, &nslots, keys[i]);
+        if (k == SIZE_MAX) {
+            rc = FS_E_NOMEM;
+            break;
         }
-        size_t s = hash_str(keys[i]) & (nslots - 1);
-        while (slots[s] && strcmp(g->groups[slots[s] - 1].key, keys[i]) != 0)
-            s = (s + 1) & (nslots - 1);
-        if (!slots[s]) {
-            g->groups[g->ngroups] = (entity_group){keys[i], 0, 0};
-            slots[s] = ++g->ngroups;
-        }
-        gid[i] = slots[s] - 1;
-        g->groups[gid[i]].count++;
+        g->groups[k].count++;
+        tl[m++] = (timed_label){ts[i], (uint32_t)i, (uint32_t)k};
     }
-    /* Counting sort by entity, then by time within each (stable: ties keep
-     * label order, which does not change any answer). */
-    size_t at = 0;
-    for (size_t k = 0; k < g->ngroups; k++) {
-        g->groups[k].first = at;
-        at += g->groups[k].count;
-        g->groups[k].count = 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (gid[i] != SIZE_MAX) {
-            entity_group *e = &g->groups[gid[i]];
-            g->order[e->first + e->count++] = i;
+    if (rc == FS_OK) {
+        /* By time (stable: ties keep label order, which changes no answer),
+         * then a stable counting sort by group: by time within each. */
+        radix_by_time(tl, tmp, m);
+        size_t at = 0;
+        for (size_t k = 0; k < g->ngroups; k++) {
+            g->groups[k].first = at;
+            at += g->groups[k].count;
+            g->groups[k].count = 0;
         }
-    for (size_t k = 0; k < g->ngroups; k++)
-        qsort_r(g->order + g->groups[k].first, g->groups[k].count, sizeof *g->order, by_time,
-                (void *)ts);
+        for (size_t i = 0; i < m; i++) {
+            entity_group *e = &g->groups[tl[i].group];
+            size_t pos = e->first + e->count++;
+            g->order[pos] = tl[i].idx;
+            g->order_ts[pos] = tl[i].ts;
+        }
+    }
+    free(tl);
+    free(tmp);
     free(slots);
-    free(gid);
+    if (rc != FS_OK) {
+        fs_label_groups_free(g);
+        return rc;
+    }
     *out = g;
     return FS_OK;
 }
@@ -212,15 +424,57 @@ void fs_label_groups_free(fs_label_groups *g)
         return;
     free(g->groups);
     free(g->order);
+    free(g->order_ts);
     free(g);
 }
 
-int fs_pit_join(fs_engine *e, const char *table, int64_t ttl_ns, uint64_t known_at,
-                const fs_label_groups *g, int jobs, fs_row_ref *out, int64_t *oldest_used)
+fs_pit_rows *fs_pit_rows_new(void) { return calloc(1, sizeof(fs_pit_rows)); }
+
+void fs_pit_rows_free(fs_pit_rows *k)
 {
-    join_ctx c = {.e = e, .table = table, .ttl = ttl_ns, .known_at = known_at, .ts = g->ts,
-                  .groups = g->groups, .ngroups = g->ngroups, .order = g->order, .out = out,
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->n; i++) {
+        fs_batch_free((fs_batch *)k->b[i]);
+        free(k->b[i]);
+    }
+    for (size_t i = 0; i < k->ns; i++) {
+        fs_arena_free((fs_arena *)k->strings[i]);
+        free(k->strings[i]);
+    }
+    free(k->b);
+    free(k->strings);
+    free(k);
+}
+
+int fs_pit_join(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
+                int64_t ttl_ns, uint64_t known_at, const fs_label_groups *g, int jobs,
+                fs_row_ref *out, fs_pit_rows *keep, int64_t *oldest_used)
+{
+    join_ctx c = {.e = e, .table = table, .cols = cols, .ncols = ncols, .keep = keep,
+                  .ttl = ttl_ns, .known_at = known_at, .groups = g->groups,
+                  .ngroups = g->ngroups, .order = g->order, .order_ts = g->order_ts, .out = out,
                   .oldest = INT64_MAX};
+    /* Directly from the chunk files, unless a column changed type between
+     * commits: then through the head, which keeps each batch's own types. */
+    fs_entity_reader *probe = NULL;
+    int prc = fs_entity_reader_open(e, table, cols, ncols, &probe, NULL);
+    if (prc == FS_OK) {
+        prc = new_chosen(fs_entity_reader_shape(probe), g->n, &c.chosen);
+        if (prc == FS_OK && push_ptr(&keep->b, &keep->n, &keep->cap, c.chosen)) {
+            fs_batch_free(c.chosen);
+            free(c.chosen);
+            prc = FS_E_NOMEM;
+        }
+        if (prc != FS_OK) {
+            fs_entity_reader_close(probe);
+            return prc;
+        }
+        c.direct = 1;
+    }
+    fs_entity_reader_close(probe);
+    if (prc != FS_OK && prc != FS_E_INVAL)
+        return prc;
     for (size_t i = 0; i < g->n; i++)
         out[i] = (fs_row_ref){NULL, 0};
     pthread_mutex_init(&c.mu, NULL);

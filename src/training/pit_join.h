@@ -6,9 +6,11 @@
  *
  * Fast path: labels are grouped by entity (a hash of the key) and sorted by
  * time within each entity; each entity's stored rows, already in (event_ts,
- * seq) order, are read once and merged with its labels, so the work is
- * linear in labels + rows of the entities asked about, with no per-label
- * search from scratch. Entities are spread over `jobs` threads. */
+ * seq) order, are read once (only the columns asked for, only the chunk
+ * segments of that entity and time range) and merged with its labels, so
+ * the work is linear in labels + rows of the entities asked about, with no
+ * per-label search from scratch, and memory holds one entity's rows per
+ * thread plus the rows selected. Entities are spread over `jobs` threads. */
 #ifndef FS_PIT_JOIN_H
 #define FS_PIT_JOIN_H
 
@@ -23,17 +25,28 @@ typedef struct fs_label_groups fs_label_groups;
 
 /* keys[i]: label i's entity key (NULL: the label is skipped); ts[i]: its
  * time. Both are borrowed: keep them alive while the groups are used.
- * @return FS_OK; FS_E_NOMEM. */
+ * @return FS_OK; FS_E_NOMEM; FS_E_INVAL (4G labels or more). */
 int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
                           fs_label_groups **out);
 void fs_label_groups_free(fs_label_groups *g);
 
+/* Where the selected rows live until the output is written: the joins
+ * copy them out of what they read, so no table is held whole. */
+typedef struct fs_pit_rows fs_pit_rows;
+fs_pit_rows *fs_pit_rows_new(void); /* NULL when out of memory */
+void fs_pit_rows_free(fs_pit_rows *k);
+
 /* out[i] (one per label of g) receives the row the rule selects for label i,
- * or batch NULL when none qualifies (or its key was NULL). When oldest_used
- * is not NULL it receives the smallest event_ts of any row selected
- * (INT64_MAX when none): what a later rebuild needs to still exist.
- * @return FS_OK; FS_E_NOMEM. */
-int fs_pit_join(fs_engine *e, const char *table, int64_t ttl_ns, uint64_t known_at,
-                const fs_label_groups *g, int jobs, fs_row_ref *out, int64_t *oldest_used);
+ * with the columns `cols` (valid until `keep` is freed), or batch NULL when
+ * none qualifies (or its key was NULL). Rows are read entity by entity
+ * straight from the chunk files (fs_entity_reader); only when a column
+ * changed type between commits does the join read through the engine's
+ * head, and then out points into the head. When oldest_used is not NULL
+ * it receives the smallest event_ts of any row selected (INT64_MAX when
+ * none): what a later rebuild needs to still exist.
+ * @return FS_OK; FS_E_NOMEM; a chunk file's read error. */
+int fs_pit_join(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
+                int64_t ttl_ns, uint64_t known_at, const fs_label_groups *g, int jobs,
+                fs_row_ref *out, fs_pit_rows *keep, int64_t *oldest_used);
 
 #endif

@@ -28,25 +28,22 @@ static int signal_row(void *p, fs_row_ref r)
     if (!str_eq_col(r, "model_id", c->o->where_model_id) || !str_eq_col(r, "symbol", c->o->where_symbol) ||
         !str_eq_col(r, "tf", c->o->where_tf))
         return 0;
-    char *line = NULL, t[FS_TIME_STRLEN], vb[64];
-    size_t len = 0;
-    FILE *m = open_memstream(&line, &len);
-    if (!m)
-        return 1;
+    char t[FS_TIME_STRLEN], vb[64];
+    fs_strbuf line = {0};
     int64_t ts = r.batch->event_ts[r.row];
     fs_format_time(ts, t, sizeof t);
-    fputs(t, m);
+    fs_sb_puts(&line, t);
     for (size_t k = 0; k < c->src->n_columns; k++) {
         int col = fs_batch_col(r.batch, c->src->columns[k].name), quote;
         const char *v = fs_value_text(r, col, vb, sizeof vb, &quote);
-        fputc(',', m);
+        fs_sb_append(&line, ",", 1);
         if (v)
-            fs_put_csv(m, v);
+            fs_put_csv(&line, v);
     }
-    fclose(m);
-    json_t *row = line ? json_pack("[I, I, s]", (json_int_t)ts, (json_int_t)r.batch->seq[r.row], line)
-                       : NULL;
-    free(line);
+    json_t *row = !line.oom ? json_pack("[I, I, s]", (json_int_t)ts, (json_int_t)r.batch->seq[r.row],
+                                        fs_sb_str(&line))
+                            : NULL;
+    fs_sb_free(&line);
     return row ? json_array_append_new(c->rows, row) != 0 : 1; /* 1: out of memory, stops */
 }
 
@@ -75,9 +72,16 @@ int fs_signals_as_labels(fs_engine *e, const fs_source_def *src, const fs_traini
     signals_ctx c = {o, json_array(), src};
     json_t *keys = json_array(), *k;
     size_t i;
-    fs_engine_entities(e, "signals", collect_key, keys);
-    int rc = FS_OK;
+    int rc = fs_engine_entities(e, "signals", collect_key, keys);
+    if (rc > 0)
+        rc = FS_E_NOMEM; /* collect_key stopped */
+    if (rc < 0 && rc != FS_E_NOMEM) {
+        fs_sb_printf(err, "cannot read the signals: %s", fs_strerror(rc));
+        fs_engine_read_error(e, err);
+    }
     json_array_foreach(keys, i, k) {
+        if (rc != FS_OK)
+            break;
         int hr = fs_engine_history(e, "signals", json_string_value(k),
                                    o->where_from ? o->where_from : INT64_MIN,
                                    o->where_to ? o->where_to : INT64_MAX, known_at, 0, signal_row, &c);
@@ -85,6 +89,7 @@ int fs_signals_as_labels(fs_engine *e, const fs_source_def *src, const fs_traini
             hr = FS_E_NOMEM;
         if (hr < 0 && rc == FS_OK) {
             fs_sb_printf(err, "cannot read the signals of %s: %s", json_string_value(k), fs_strerror(hr));
+            fs_engine_read_error(e, err);
             rc = hr;
         }
     }
