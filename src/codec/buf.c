@@ -40,7 +40,14 @@ void fs_wbuf_bytes(fs_wbuf *w, const void *p, size_t n)
     }
 }
 
-void fs_wbuf_u8(fs_wbuf *w, uint8_t v) { fs_wbuf_bytes(w, &v, 1); }
+void fs_wbuf_u8(fs_wbuf *w, uint8_t v)
+{
+    if (w->len < w->cap) { /* the common case, without a call per byte */
+        w->data[w->len++] = v;
+        return;
+    }
+    fs_wbuf_bytes(w, &v, 1);
+}
 
 void fs_wbuf_u32(fs_wbuf *w, uint32_t v)
 {
@@ -78,8 +85,27 @@ void fs_wbuf_bits(fs_wbuf *w, uint64_t v, unsigned nbits)
         return;
     if (nbits < 64)
         v &= (UINT64_C(1) << nbits) - 1;
+    /* Fast path: the bits fit the accumulator (it holds < 8 between calls)
+     * and the buffer has 8 bytes of room: store all 8 accumulator bytes at
+     * once, keep the whole ones. Bytes past the new end are rewritten later. */
+    if (w->bitcount + nbits <= 64 && w->cap - w->len >= 8 && !w->oom) {
+        uint64_t acc = w->bitacc | v << w->bitcount;
+        unsigned count = w->bitcount + nbits, nbytes = count / 8;
+        uint8_t *out = w->data + w->len;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(out, &acc, 8); /* one store */
+#else
+        for (unsigned i = 0; i < 8; i++) /* little-endian on any host */
+            out[i] = (uint8_t)(acc >> (8 * i));
+#endif
+        w->len += nbytes;
+        w->bitacc = nbytes == 8 ? 0 : acc >> (8 * nbytes);
+        w->bitcount = count - 8 * nbytes;
+        return;
+    }
     /* The accumulator holds < 8 bits between calls, so 64 more may not fit:
-     * split the value when needed. */
+     * split the value when needed. Whole bytes go out after one reserve for
+     * all of them (a reserve per byte was most of the cost of encoding). */
     while (nbits) {
         unsigned room = 64 - w->bitcount;
         unsigned take = nbits < room ? nbits : room;
@@ -88,14 +114,18 @@ void fs_wbuf_bits(fs_wbuf *w, uint64_t v, unsigned nbits)
         w->bitcount += take;
         v = take < 64 ? v >> take : 0;
         nbits -= take;
-        while (w->bitcount >= 8) {
-            fs_wbuf_u8(w, (uint8_t)w->bitacc);
-            w->bitacc >>= 8;
-            w->bitcount -= 8;
+        unsigned nbytes = w->bitcount / 8;
+        if (nbytes && reserve(w, nbytes) == 0) {
+            for (unsigned i = 0; i < nbytes; i++) {
+                w->data[w->len++] = (uint8_t)w->bitacc;
+                w->bitacc >>= 8;
+            }
+        } else if (nbytes) { /* out of memory: dropped, as every write then is */
+            w->bitacc = nbytes < 8 ? w->bitacc >> (8 * nbytes) : 0;
         }
+        w->bitcount -= 8 * nbytes;
     }
 }
-
 void fs_wbuf_bits_flush(fs_wbuf *w)
 {
     if (w->bitcount) {
