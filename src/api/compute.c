@@ -9,6 +9,7 @@
 #include "compute/state_store.h"
 #include "compute/view_plan.h"
 #include "core/fileio.h"
+#include "core/phase.h"
 #include "core/timeutil.h"
 #include "online/hook.h"
 
@@ -161,7 +162,9 @@ int fs_compute(fs_store *s, const fs_compute_opts *opts, fs_compute_result *resu
     }
     if (o.progress)
         o.progress(o.progress_ctx, prog.entities_total, prog.entities_total, result->rows);
+    fs_phase("commit");
     fs_online_after_compute(s, todo, n); /* online views: the online store follows (online/hook.h) */
+    fs_phase("online store");
     result->duration_ns = fs_now_ns() - t0;
     json_object_set_new(job, "status", json_string(result->views_failed ? "failed" : "ok"));
     json_object_set_new(job, "duration_ms", json_integer((json_int_t)(result->duration_ns / 1000000)));

@@ -19,6 +19,7 @@
 #include "compute/state_store.h"
 #include "compute/view_plan.h"
 #include "core/fileio.h"
+#include "core/phase.h"
 #include "core/timeutil.h"
 
 #include <inttypes.h>
@@ -409,6 +410,19 @@ static int compute_entity(worker *w, size_t ki)
     return FS_OK;
 }
 
+/* Writes the worker's rows as a part of the job's streamed commit. */
+static void stream_part(worker *w)
+{
+    fs_strbuf perr = {0};
+    int rc = fs_engine_stream_add(w->vj->stream, &w->out, &perr);
+    if (rc != FS_OK) {
+        w->rc = rc;
+        snprintf(w->err, sizeof w->err, "writing computed rows: %s", fs_sb_str(&perr));
+    }
+    fs_sb_free(&perr);
+    fs_batch_clear(&w->out);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -434,16 +448,11 @@ static void *worker_main(void *arg)
         vj->entities_done++;
         vj->rows_done += w->out.n - before;
         pthread_mutex_unlock(&vj->mu);
-        if (rc == FS_OK && vj->stream && w->out.n >= STREAM_PART_ROWS) {
-            fs_strbuf perr = {0};
-            if ((rc = fs_engine_stream_add(vj->stream, &w->out, &perr)) != FS_OK) {
-                w->rc = rc;
-                snprintf(w->err, sizeof w->err, "writing computed rows: %s", fs_sb_str(&perr));
-            }
-            fs_sb_free(&perr);
-            fs_batch_clear(&w->out);
-        }
+        if (rc == FS_OK && vj->stream && w->out.n >= STREAM_PART_ROWS)
+            stream_part(w);
     }
+    if (w->rc == FS_OK && vj->stream && w->out.n) /* the last part, written in parallel too */
+        stream_part(w);
     return NULL;
 }
 
@@ -562,6 +571,7 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
         rc = fs_engine_stream_begin(s->engine, vj.table, fs_store_chunk_interval, s, &vj.stream, err);
     if (rc != FS_OK)
         goto free_workers;
+    fs_phase("list entities");
     vj.reporter = &ws[0]; /* before any worker starts: they read it */
     pthread_t *tids = calloc((size_t)jobs, sizeof *tids);
     int started = 0;
@@ -579,6 +589,7 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
             rc = ws[t].rc;
             fs_sb_printf(err, "view '%s': %s", v->name, ws[t].err);
         }
+    fs_phase("compute");
     /* Commit what the workers computed, then save the states. */
     if (vj.stream) {
         uint64_t seq, streamed = vj.rows_done;

@@ -26,6 +26,8 @@ static int reserve(fs_wbuf *w, size_t extra)
     return 0;
 }
 
+int fs_wbuf_reserve(fs_wbuf *w, size_t extra) { return reserve(w, extra); }
+
 void fs_wbuf_free(fs_wbuf *w)
 {
     free(w->data);

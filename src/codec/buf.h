@@ -21,6 +21,9 @@ typedef struct {
 
 void fs_wbuf_free(fs_wbuf *w);
 void fs_wbuf_bytes(fs_wbuf *w, const void *p, size_t n);
+/* Makes room for `extra` more bytes at once (a writer that knows about how
+ * much it will write saves the doublings); -1 when out of memory. */
+int fs_wbuf_reserve(fs_wbuf *w, size_t extra);
 void fs_wbuf_u8(fs_wbuf *w, uint8_t v);
 void fs_wbuf_u32(fs_wbuf *w, uint32_t v);
 void fs_wbuf_u64(fs_wbuf *w, uint64_t v);

@@ -84,15 +84,24 @@ int fs_gorilla_encode(const double *vals, size_t n, fs_wbuf *w)
         unsigned lead = (unsigned)__builtin_clzll(x);
         unsigned trail = (unsigned)__builtin_ctzll(x);
         unsigned len = 64 - lead - trail;
+        /* Fields written low bits first, so a field b after a (na bits) is
+         * a | b << na: fields go out joined, one call when they fit 64 bits. */
         if (wlen && lead >= wlead && trail >= 64 - wlead - wlen && wlen <= len + 12) {
             unsigned wtrail = 64 - wlead - wlen;
-            fs_wbuf_bits(w, 1, 2); /* bits "1" then "0", low first */
-            fs_wbuf_bits(w, x >> wtrail, wlen);
+            if (wlen <= 62) {
+                fs_wbuf_bits(w, 1 | (x >> wtrail) << 2, wlen + 2); /* "1", "0", the bits */
+            } else {
+                fs_wbuf_bits(w, 1, 2);
+                fs_wbuf_bits(w, x >> wtrail, wlen);
+            }
         } else {
-            fs_wbuf_bits(w, 3, 2); /* "1" then "1" */
-            fs_wbuf_bits(w, lead, 6);
-            fs_wbuf_bits(w, len - 1, 6);
-            fs_wbuf_bits(w, x >> trail, len);
+            uint64_t head = 3 | (uint64_t)lead << 2 | (uint64_t)(len - 1) << 8; /* "1", "1", 6 + 6 bits */
+            if (len <= 50) {
+                fs_wbuf_bits(w, head | (x >> trail) << 14, 14 + len);
+            } else {
+                fs_wbuf_bits(w, head, 14);
+                fs_wbuf_bits(w, x >> trail, len);
+            }
             wlead = lead;
             wlen = len;
         }

@@ -162,25 +162,32 @@ static uint64_t f64_bits(double d)
 static void put_block(fs_wbuf *w, uint8_t codec, uint8_t flags, size_t n, const fs_wbuf *payload,
                       uint64_t min, uint64_t max)
 {
-    fs_wbuf h = {0};
-    fs_wbuf_u8(&h, codec);
-    fs_wbuf_u8(&h, flags);
-    fs_wbuf_varint(&h, n);
-    fs_wbuf_varint(&h, payload->len);
+    /* The header on the stack (at most 2 + 10 + 10 + 16 bytes): a block
+     * per column per segment is too many for an allocation each. */
+    uint8_t h[48];
+    size_t hl = 0;
+    h[hl++] = codec;
+    h[hl++] = flags;
+    for (uint64_t v = n;; v >>= 7) { /* varint */
+        h[hl++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    for (uint64_t v = payload->len;; v >>= 7) {
+        h[hl++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
     if (flags & (F_MINMAX_I64 | F_MINMAX_F64)) {
-        fs_wbuf_u64(&h, min);
-        fs_wbuf_u64(&h, max);
+        for (int i = 0; i < 8; i++)
+            h[hl++] = (uint8_t)(min >> (8 * i));
+        for (int i = 0; i < 8; i++)
+            h[hl++] = (uint8_t)(max >> (8 * i));
     }
-    if (h.oom) {
-        w->oom = 1;
-        fs_wbuf_free(&h);
-        return;
-    }
-    uint32_t crc = fs_crc32c(fs_crc32c(0, h.data, h.len), payload->data, payload->len);
-    fs_wbuf_bytes(w, h.data, h.len);
+    uint32_t crc = fs_crc32c(fs_crc32c(0, h, hl), payload->data, payload->len);
+    fs_wbuf_bytes(w, h, hl);
     fs_wbuf_u32(w, crc);
     fs_wbuf_bytes(w, payload->data, payload->len);
-    fs_wbuf_free(&h);
 }
 
 /* ---- exact encoded sizes --------------------------------------------------
@@ -270,52 +277,50 @@ size_t fs_chunk_gorilla_size(const double *v, size_t n)
 
 /* Encodes int64 values with the smaller of DOD and FOR (dod_first: DOD wins
  * ties) into *best. */
-static int pick_i64(const int64_t *v, size_t n, int dod_first, fs_wbuf *best, uint8_t *codec)
+/* An encoding buffer emptied for reuse (its memory kept: a segment's
+ * blocks are encoded one after another into the same few buffers). */
+static fs_wbuf *reuse(fs_wbuf *w)
+{
+    w->len = 0;
+    w->bitacc = 0;
+    w->bitcount = 0;
+    return w;
+}
+
+static int pick_i64(const int64_t *v, size_t n, int dod_first, fs_wbuf *enc, uint8_t *codec)
 {
     size_t a = fs_chunk_dod_size(v, n), b = fs_chunk_for_size(v, n);
     int take_dod = dod_first ? a <= b : a < b;
-    *best = (fs_wbuf){0};
-    int rc = take_dod ? fs_dod_encode(v, n, best) : fs_for_encode(v, n, best);
+    int rc = take_dod ? fs_dod_encode(v, n, reuse(enc)) : fs_for_encode(v, n, reuse(enc));
     if (rc == FS_OK)
-        rc = fs_wbuf_status(best);
-    if (rc != FS_OK) {
-        fs_wbuf_free(best);
-        return rc;
-    }
+        rc = fs_wbuf_status(enc);
     *codec = take_dod ? C_DOD : C_FOR;
-    return FS_OK;
+    return rc;
 }
 
 /* Encodes doubles with DECIMAL when it applies and is not larger than
  * GORILLA, else with GORILLA. */
-static int pick_f64(const double *v, size_t n, fs_wbuf *best, uint8_t *codec)
+/* Encodes v as DECIMAL (into alt) or GORILLA (into enc), whichever is
+ * smaller; *best is the buffer that won. */
+static int pick_f64(const double *v, size_t n, fs_wbuf *enc, fs_wbuf *alt, fs_wbuf **best,
+                    uint8_t *codec)
 {
-    fs_wbuf a = {0};
-    int rd = fs_decimal_encode(v, n, &a);
-    if (rd != FS_OK && rd != FS_E_INVAL) {
-        fs_wbuf_free(&a);
+    int rd = fs_decimal_encode(v, n, reuse(alt));
+    if (rd != FS_OK && rd != FS_E_INVAL)
         return rd;
-    }
-    if (rd == FS_OK && (rd = fs_wbuf_status(&a)) != FS_OK) {
-        fs_wbuf_free(&a);
+    if (rd == FS_OK && (rd = fs_wbuf_status(alt)) != FS_OK)
         return rd;
-    }
-    if (rd == FS_OK && a.len <= fs_chunk_gorilla_size(v, n)) {
-        *best = a;
+    if (rd == FS_OK && alt->len <= fs_chunk_gorilla_size(v, n)) {
+        *best = alt;
         *codec = C_DECIMAL;
         return FS_OK;
     }
-    fs_wbuf_free(&a);
-    *best = (fs_wbuf){0};
-    int rc = fs_gorilla_encode(v, n, best);
+    int rc = fs_gorilla_encode(v, n, reuse(enc));
     if (rc == FS_OK)
-        rc = fs_wbuf_status(best);
-    if (rc != FS_OK) {
-        fs_wbuf_free(best);
-        return rc;
-    }
+        rc = fs_wbuf_status(enc);
+    *best = enc;
     *codec = C_GORILLA;
-    return FS_OK;
+    return rc;
 }
 
 /* The rows to write: rows idx[0..n) of a batch, in that order (idx NULL:
@@ -336,6 +341,7 @@ typedef struct {
     uint8_t *u8, *valid;
     const char **s;
     uint32_t *slen;
+    fs_wbuf enc, alt, vbits; /* encodings of one block, reused */
 } scratch;
 
 static void scratch_free(scratch *s)
@@ -348,6 +354,9 @@ static void scratch_free(scratch *s)
     free(s->valid);
     free(s->s);
     free(s->slen);
+    fs_wbuf_free(&s->enc);
+    fs_wbuf_free(&s->alt);
+    fs_wbuf_free(&s->vbits);
 }
 
 /* Writes the values block (and the validity block when needed) of column
@@ -367,7 +376,7 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
     }
     uint8_t flags = nvalid < n ? F_VALIDITY : 0, codec = 0;
     uint64_t min = 0, max = 0;
-    fs_wbuf p = {0};
+    fs_wbuf *p = &s->enc;
     int rc = FS_OK;
     /* Null slots carry the previous present value (leading ones the first). */
     switch (col->type) {
@@ -387,7 +396,7 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
             min = (uint64_t)mn;
             max = (uint64_t)mx;
         }
-        rc = pick_i64(s->i64, n, col->type == FS_VT_TIMESTAMP, &p, &codec);
+        rc = pick_i64(s->i64, n, col->type == FS_VT_TIMESTAMP, p, &codec);
         break;
     }
     case FS_VT_FLOAT64: {
@@ -411,7 +420,7 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
             min = f64_bits(mn);
             max = f64_bits(mx);
         }
-        rc = pick_f64(s->f64, n, &p, &codec);
+        rc = pick_f64(s->f64, n, &s->enc, &s->alt, &p, &codec);
         break;
     }
     case FS_VT_BOOL: {
@@ -422,7 +431,7 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
             s->u8[i] = prev;
         }
         codec = C_BOOL;
-        rc = fs_bool_encode(s->u8, n, &p);
+        rc = fs_bool_encode(s->u8, n, reuse(p));
         break;
     }
     case FS_VT_STRING: {
@@ -437,27 +446,22 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
             s->slen[i] = plen;
         }
         codec = C_DICT;
-        rc = fs_dict_encode(s->s, s->slen, n, &p);
+        rc = fs_dict_encode(s->s, s->slen, n, reuse(p));
         break;
     }
     default: rc = FS_E_INVAL;
     }
     if (rc == FS_OK)
-        rc = fs_wbuf_status(&p);
-    if (rc != FS_OK) {
-        fs_wbuf_free(&p);
+        rc = fs_wbuf_status(p);
+    if (rc != FS_OK)
         return rc;
-    }
-    put_block(w, codec, flags, n, &p, min, max);
-    fs_wbuf_free(&p);
+    put_block(w, codec, flags, n, p, min, max);
     if (flags & F_VALIDITY) {
-        fs_wbuf v = {0};
-        rc = fs_bool_encode(valid, n, &v);
+        rc = fs_bool_encode(valid, n, reuse(&s->vbits));
         if (rc == FS_OK)
-            rc = fs_wbuf_status(&v);
+            rc = fs_wbuf_status(&s->vbits);
         if (rc == FS_OK)
-            put_block(w, C_BOOL, 0, n, &v, 0, 0);
-        fs_wbuf_free(&v);
+            put_block(w, C_BOOL, 0, n, &s->vbits, 0, 0);
     }
     return rc;
 }
@@ -627,6 +631,11 @@ int fs_chunk_write_rows(const char *path, const fs_batch *rows, const uint32_t *
     s.slen = malloc(m * sizeof *s.slen);
     fs_wbuf w = {0};
     uint64_t raw = raw_size(&rv);
+    /* Room for about the whole file at once: growing from nothing doubled
+     * and copied it a dozen times (most files compress to a fraction of
+     * raw, computed doubles to about its size). */
+    if (raw < (uint64_t)1 << 32)
+        fs_wbuf_reserve(&w, (size_t)raw + 4096);
     if (!ix || !s.i64 || !s.ts || !s.seq || !s.f64 || !s.u8 || !s.valid || !s.s || !s.slen) {
         rc = FS_E_NOMEM;
         goto out;
@@ -682,18 +691,15 @@ int fs_chunk_write_rows(const char *path, const fs_batch *rows, const uint32_t *
         fs_wbuf_bytes(&w, x->key, x->key_len);
         fs_wbuf_varint(&w, n);
 
-        fs_wbuf p = {0};
         uint8_t codec;
-        if ((rc = pick_i64(s.ts, n, 1, &p, &codec)) != FS_OK)
+        if ((rc = pick_i64(s.ts, n, 1, &s.enc, &codec)) != FS_OK)
             goto out;
-        put_block(&w, codec, F_MINMAX_I64, n, &p, (uint64_t)x->min_ts, (uint64_t)x->max_ts);
-        fs_wbuf_free(&p);
+        put_block(&w, codec, F_MINMAX_I64, n, &s.enc, (uint64_t)x->min_ts, (uint64_t)x->max_ts);
         /* seq is uint64 but commit numbers stay far below 2^63; the codecs
          * work on the same bits either way (wrapping arithmetic). */
-        if ((rc = pick_i64(s.seq, n, 0, &p, &codec)) != FS_OK)
+        if ((rc = pick_i64(s.seq, n, 0, &s.enc, &codec)) != FS_OK)
             goto out;
-        put_block(&w, codec, F_MINMAX_I64, n, &p, (uint64_t)smin, (uint64_t)smax);
-        fs_wbuf_free(&p);
+        put_block(&w, codec, F_MINMAX_I64, n, &s.enc, (uint64_t)smin, (uint64_t)smax);
         for (size_t c = 0; c < rows->ncols; c++)
             if ((rc = put_column(&w, &rows->cols[c], &rv, i, n, &s)) != FS_OK)
                 goto out;
