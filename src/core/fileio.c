@@ -46,7 +46,9 @@ int fs_read_file(const char *path, char **data, size_t *len, fs_strbuf *err)
         close(fd);
         return fail(err, e, "cannot stat", path);
     }
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    /* Room past the size: the read that finds the end needs some, and a
+     * buffer of exactly size + 1 was doubled (and copied) just for it. */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 4096 : 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);

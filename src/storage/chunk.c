@@ -1208,7 +1208,10 @@ static int read_entity(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_s
      * (out->n moves only once everything checked out, so a failure leaves
      * out as it was): no scratch arrays, and a reused batch takes no page
      * faults. */
-    if (fs_batch_reserve(out, n0 + (size_t)n) != FS_OK) {
+    size_t room = n0 + (size_t)n; /* segments are appended one by one: grow geometrically */
+    if (room > out->cap && room < 2 * out->cap)
+        room = 2 * out->cap;
+    if (fs_batch_reserve(out, room) != FS_OK) {
         rc = FS_E_NOMEM;
         goto out;
     }
