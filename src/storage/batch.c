@@ -15,27 +15,17 @@
  * compressed layouts are for chunk files. */
 #include "storage/batch.h"
 
+#include "core/bigmem.h"
+
 #include "fstore.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-/* Large column arrays ask for transparent huge pages: a batch of a million
- * rows is ~100 MB, and first-touching it in 4 KiB pages cost more than
- * parsing the rows (page faults are dear under virtualization). A hint:
- * ignored where THP is off. */
-static void huge_hint(void *p, size_t bytes)
-{
-    enum { HUGE = 2 << 20 };
-    if (bytes < 2 * (size_t)HUGE)
-        return;
-    uintptr_t a = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
-    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE - 1);
-    if (e > a)
-        madvise((void *)a, e - a, MADV_HUGEPAGE);
-}
+/* Large column arrays ask for transparent huge pages (core/bigmem.h): a
+ * batch of a million rows is ~100 MB, and first-touching it in 4 KiB pages
+ * cost more than parsing the rows. */
 
 /* Capacity for exactly `cap` rows (cap >= b->n). */
 static int resize(fs_batch *b, size_t cap)
@@ -46,7 +36,7 @@ static int resize(fs_batch *b, size_t cap)
         if (!p_)                                                                                  \
             return -1;                                                                            \
         (ptr) = p_;                                                                               \
-        huge_hint(p_, cap * sizeof *(ptr));                                                       \
+        fs_huge_hint(p_, cap * sizeof *(ptr));                                                       \
     } while (0)
     GROW(b->entity);
     GROW(b->entity_len);

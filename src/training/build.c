@@ -2,6 +2,7 @@
 #include "training/build.h"
 
 #include "core/sha256.h"
+#include "core/bigmem.h"
 #include "core/phase.h"
 #include "fstore.h"
 #include "training/pit_join.h"
@@ -230,7 +231,10 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
     size_t nf = json_array_size(spec), n = L->n, nks = 0;
     keyset ks[MAX_KEYSETS];
     memset(ks, 0, sizeof ks);
-    fs_row_ref *refs = calloc(nf * (n ? n : 1) + 1, sizeof *refs); /* [feature][label] */
+    size_t nrefs = nf * (n ? n : 1) + 1;
+    fs_row_ref *refs = fs_big_malloc(nrefs * sizeof *refs); /* [feature][label]; the joins fill every one */
+    if (refs)
+        memset(refs, 0, nrefs * sizeof *refs);
     const char **header = calloc(nf + 1, sizeof *header), **column = calloc(nf + 1, sizeof *column);
     fs_pit_rows *keep = fs_pit_rows_new(); /* the rows refs point to */
     const char **cols = calloc(nf + 1, sizeof *cols); /* the columns of one join */

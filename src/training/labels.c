@@ -3,6 +3,7 @@
  * small working set". */
 #include "training/labels.h"
 
+#include "core/bigmem.h"
 #include "core/timeutil.h"
 #include "fstore.h"
 
@@ -56,6 +57,9 @@ static int reserve_rows(builder *b, size_t cap)
         l->line = line;
     if (!cell || !lit || !ts || !line)
         return -1;
+    fs_huge_hint(l->cell, cap * l->ncols * sizeof *cell);
+    fs_huge_hint(l->ts, cap * sizeof *ts);
+    fs_huge_hint(l->line, cap * sizeof *line);
     b->cap = cap;
     return 0;
 }
@@ -186,6 +190,7 @@ static int parse_csv(builder *b, const char *data, size_t len, fs_strbuf *err)
     char *d = fs_arena_alloc(&l->arena, len + 1); /* the cells live in this copy */
     if (!d)
         return FS_E_NOMEM;
+    fs_huge_hint(d, len + 1);
     memcpy(d, data, len);
     d[len] = 0;
     long nh = csv_record(d, len, &pos, hdr, 1024, &next_line);

@@ -1,6 +1,7 @@
 /* Point-in-time join by entity-wise merge (contract in pit_join.h). */
 #include "training/pit_join.h"
 
+#include "core/bigmem.h"
 #include "fstore.h"
 
 #include <pthread.h>
@@ -372,10 +373,10 @@ int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
         g->ts = ts;
         g->n = n;
         g->groups = malloc((n + 1) * sizeof *g->groups);
-        g->order = malloc((n + 1) * sizeof *g->order);
-        g->order_ts = malloc((n + 1) * sizeof *g->order_ts);
+        g->order = fs_big_malloc((n + 1) * sizeof *g->order);
+        g->order_ts = fs_big_malloc((n + 1) * sizeof *g->order_ts);
     }
-    timed_label *tl = malloc((n + 1) * sizeof *tl), *tmp = malloc((n + 1) * sizeof *tmp);
+    timed_label *tl = fs_big_malloc((n + 1) * sizeof *tl), *tmp = fs_big_malloc((n + 1) * sizeof *tmp);
     int rc = g && g->groups && g->order && g->order_ts && tl && tmp ? FS_OK : FS_E_NOMEM;
     /* Each label's group; labels without a key take no part. */
     size_t m = 0;
