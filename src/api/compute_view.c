@@ -325,7 +325,10 @@ static int compute_entity(worker *w, size_t ki)
                     } else
                         snprintf(otable, sizeof otable, "%s%s", FS_VIEW_TABLE_PREFIX, pi->view);
                     fs_row_ref ref;
-                    if (ov && fs_engine_asof(e, otable, key, ts, ov->ttl_ns, FS_KNOWN_ALL, &ref) == 1) {
+                    int found = ov ? fs_engine_asof(e, otable, key, ts, ov->ttl_ns, FS_KNOWN_ALL, &ref) : 0;
+                    if (found < 0) /* a chunk file that cannot be read: never compute on a gap */
+                        return found;
+                    if (found == 1) {
                         v = cell(ref.batch, fs_batch_col(ref.batch, col), ref.row);
                         const fs_source_def *os = fs_reg_source(vj->s->cat.reg, ov->source);
                         const char *cc = of && of->how == FS_PROD_FROM ? (os ? os->confidence : NULL)
