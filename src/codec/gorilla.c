@@ -66,7 +66,9 @@ static double bitsd(uint64_t u)
     return d;
 }
 
-int fs_gorilla_encode(const double *vals, size_t n, fs_wbuf *w)
+/* The encoder through fs_wbuf_bits: for a buffer that holds pending bits
+ * already (the fast encoder below starts on a byte boundary). */
+static int encode_through_wbuf(const double *vals, size_t n, fs_wbuf *w)
 {
     if (n == 0)
         return fs_wbuf_status(w);
@@ -108,6 +110,83 @@ int fs_gorilla_encode(const double *vals, size_t n, fs_wbuf *w)
     }
     fs_wbuf_bits_flush(w);
     return fs_wbuf_status(w);
+}
+
+/* A bit writer over a buffer reserved for the worst case, so the encoder's
+ * loop makes no call and checks no room: bits low-first as fs_wbuf_bits
+ * writes them, whole bytes stored 8 at a time, fewer than 8 pending. */
+typedef struct {
+    uint8_t *p;
+    uint64_t acc;
+    unsigned n;
+} bitw;
+
+/* nbits <= 56 (with n < 8 pending the sum fits the accumulator). */
+static inline void bw_put(bitw *b, uint64_t v, unsigned nbits)
+{
+    b->acc |= v << b->n;
+    b->n += nbits;
+    unsigned whole = b->n / 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(b->p, &b->acc, 8);
+#else
+    for (unsigned i = 0; i < 8; i++)
+        b->p[i] = (uint8_t)(b->acc >> (8 * i));
+#endif
+    b->p += whole;
+    b->acc = whole ? b->acc >> (8 * whole) : b->acc; /* whole <= 7: no shift by 64 */
+    b->n -= 8 * whole;
+}
+
+/* Any width up to 64, in pieces that bw_put takes. */
+static inline void bw_put_wide(bitw *b, uint64_t v, unsigned nbits)
+{
+    if (nbits > 32) {
+        bw_put(b, v & 0xffffffffu, 32);
+        v >>= 32;
+        nbits -= 32;
+    }
+    bw_put(b, v, nbits);
+}
+
+int fs_gorilla_encode(const double *vals, size_t n, fs_wbuf *w)
+{
+    if (n == 0)
+        return fs_wbuf_status(w);
+    /* worst case 2 + 6 + 6 + 64 bits a value, and the 8-byte stores' reach */
+    if (w->bitcount || n > (SIZE_MAX - 64) / 10)
+        return encode_through_wbuf(vals, n, w);
+    if (fs_wbuf_reserve(w, n * 10 + 24) != 0)
+        return FS_E_NOMEM;
+    bitw b = {w->data + w->len, 0, 0};
+    uint64_t prev = dbits(vals[0]);
+    bw_put_wide(&b, prev, 64);
+    unsigned wlead = 0, wlen = 0; /* wlen == 0: no window yet */
+    for (size_t k = 1; k < n; k++) {
+        uint64_t cur = dbits(vals[k]);
+        uint64_t x = cur ^ prev;
+        prev = cur;
+        if (x == 0) {
+            bw_put(&b, 0, 1);
+            continue;
+        }
+        unsigned lead = (unsigned)__builtin_clzll(x);
+        unsigned trail = (unsigned)__builtin_ctzll(x);
+        unsigned len = 64 - lead - trail;
+        if (wlen && lead >= wlead && trail >= 64 - wlead - wlen && wlen <= len + 12) {
+            bw_put(&b, 1, 2); /* "1", "0" */
+            bw_put_wide(&b, x >> (64 - wlead - wlen), wlen);
+        } else {
+            bw_put(&b, 3 | (uint64_t)lead << 2 | (uint64_t)(len - 1) << 8, 14); /* "1", "1", 6 + 6 bits */
+            bw_put_wide(&b, x >> trail, len);
+            wlead = lead;
+            wlen = len;
+        }
+    }
+    if (b.n) /* the last byte, padded with zero bits */
+        *b.p++ = (uint8_t)b.acc;
+    w->len = (size_t)(b.p - w->data);
+    return FS_OK;
 }
 
 int fs_gorilla_decode(fs_rbuf *r, size_t n, double *out)
