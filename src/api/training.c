@@ -11,14 +11,16 @@
 #include "api/store_internal.h"
 
 #include "core/fileio.h"
-#include "core/sha256.h"
 #include "core/phase.h"
+#include "core/sha256.h"
 #include "core/timeutil.h"
 #include "training/build.h"
 #include "training/labels.h"
 #include "training/signals.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +204,32 @@ static void *copy_labels(void *p)
     return NULL;
 }
 
+/* Removes the label copies that builds killed mid-way left in DIR/runs
+ * (their process is gone). */
+static void remove_stale_copies(const char *runs)
+{
+    DIR *d = opendir(runs);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *name = de->d_name;
+        size_t n = strlen(name);
+        if (strncmp(name, ".labels-", 8) != 0 || n < 13 || strcmp(name + n - 4, ".tmp") != 0)
+            continue;
+        char *end;
+        long pid = strtol(name + 8, &end, 10);
+        if (end != name + n - 4 || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to ask): its build may still need it */
+        char *p = fs_path_join(runs, de->d_name);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int label_copy_start(label_copy *c, const char *dir, const char *data, size_t len, fs_strbuf *err)
 {
     memset(c, 0, sizeof *c);
@@ -211,6 +239,8 @@ static int label_copy_start(label_copy *c, const char *dir, const char *data, si
     snprintf(name, sizeof name, "runs/.labels-%ld.tmp", (long)getpid());
     char *runs = fs_path_join(dir, "runs");
     int rc = runs ? fs_mkdirs(runs, err) : FS_E_NOMEM;
+    if (rc == FS_OK)
+        remove_stale_copies(runs);
     free(runs);
     if (rc == FS_OK && !(c->tmp = fs_path_join(dir, name)))
         rc = FS_E_NOMEM;

@@ -56,6 +56,16 @@ check "same as known-at 1" cmp "$TMP/train1.csv" "$TMP/traint.csv"
 check "service, jsonl, full names" run 0 "$FSTORE" --dir "$D" training-set --labels "$TMP/labels.csv" --service both --full-names --format jsonl --out "$TMP/train.jsonl"
 check "jsonl names" contains "$(head -1 "$TMP/train.jsonl")" '"slow__x":'
 
+# A build killed mid-way leaves its copy of the labels in runs/: the next build removes it
+# (its process is gone), and leaves a living process's copy alone.
+dead=$(sh -c 'echo $$')
+printf 'stale' > "$D/runs/.labels-$dead.tmp"
+printf 'live' > "$D/runs/.labels-$$.tmp"
+check "build with a stale copy around" run 0 "$FSTORE" --dir "$D" training-set --labels "$TMP/labels.csv" --service both --out "$TMP/trainx.csv"
+check "stale copy removed" test ! -e "$D/runs/.labels-$dead.tmp"
+check "living process's copy kept" test -e "$D/runs/.labels-$$.tmp"
+rm -f "$D/runs/.labels-$$.tmp"
+
 # Later data must not change a rebuild.
 printf 'symbol,ts,x,y\nS1,1700000500,-1,-1\nS2,1700001000,-2,-2\n' > "$TMP/c3.csv"
 "$FSTORE" --dir "$D" ingest ticks "$TMP/c3.csv" >/dev/null
