@@ -1,11 +1,13 @@
 /* The feature server: every endpoint through the request handler (valid
- * requests and each kind of refusal), then a live server on a free port
- * over raw sockets: keep-alive, oversized bodies (413, by Content-Length
- * and by a chunked body), and a graceful stop that lets a request in
- * flight finish. */
+ * requests and each kind of refusal), the two readers of a
+ * get-online-features body giving the same answers, then a live server on
+ * a free port over raw sockets: keep-alive, oversized bodies (413, by
+ * Content-Length and by a chunked body), and a graceful stop that lets a
+ * request in flight finish. */
 #include "test.h"
 
 #include "fstore.h"
+#include "core/strbuf.h"
 #include "server/server.h"
 
 #include <arpa/inet.h>
@@ -181,6 +183,106 @@ TEST(test_get_online_features)
     j = call("GET", "/registry", NULL, 200);
     CHECK(json_object_get(j, "views") != NULL);
     json_decref(j);
+    fs_server_destroy(srv);
+}
+
+/* Both readers of a get-online-features body (gof_read, then jansson for
+ * whatever it leaves) give the same answer, byte for byte: on requests it
+ * reads, on every refusal, and on bodies one byte away from those. */
+static int same_answer(const char *body, size_t len)
+{
+    fs_http_reply a, b;
+    srv->json_only = 0;
+    fs_server_handle(srv, "POST", "/get-online-features", body, len, &a);
+    srv->json_only = 1;
+    fs_server_handle(srv, "POST", "/get-online-features", body, len, &b);
+    srv->json_only = 0;
+    int same = a.status == b.status && a.len == b.len && memcmp(a.body, b.body, a.len) == 0 &&
+               strcmp(a.ctype, b.ctype) == 0;
+    if (!same)
+        fprintf(stderr, "  readers differ on %.*s:\n    %d %.*s\n    %d %.*s\n", (int)len, body, a.status,
+                (int)a.len, a.body, b.status, (int)b.len, b.body);
+    free(a.body);
+    free(b.body);
+    return same;
+}
+
+TEST(test_readers_agree)
+{
+    fs_server_opts o = {0};
+    CHECK_INT(fs_server_create(store, &o, &srv, NULL), FS_OK);
+    static const char *const bodies[] = {
+        "{\"features\": [\"v:x\", \"v:tag\", \"v:ok\", \"v:x3\", \"w:x\"], "
+        "\"entities\": {\"symbol\": [\"A\", \"Z\", \"B\"]}, \"full_feature_names\": true}",
+        "{\"features\":[\"v:x\",\"v:tag\"],\"entities\":{\"symbol\":[\"A\",\"B\"]}}",
+        " {\n\t\"entities\" : { \"symbol\" : [ \"A\" ] } ,\r\n \"features\" : [ \"v\" ] } \n",
+        "{\"feature_service\": \"svc\", \"entities\": {\"symbol\": [\"B\"]}, \"full_feature_names\": true}",
+        "{\"feature_service\": \"svc\", \"entities\": {\"symbol\": [\"B\"]}, \"full_feature_names\": false}",
+        "{\"feature_service\": \"svc\", \"entities\": {\"symbol\": [\"B\"]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [7, -3, 0, 123456789012345678, \"7\"]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [-0]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [1234567890123456789]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [99999999999999999999]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [1e2, 1.5, 01]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"\\u0041\", \"\\/\", \"\xc3\xa9\", \"\"]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": []}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"], \"tf\": [\"1h\"], \"x\": [1]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"], \"symbol\": [\"B\"]}}",
+        "{\"features\": [\"v:x\"], \"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"]}, \"other\": 1}",
+        "{\"features\": null, \"feature_service\": \"svc\", \"entities\": {\"symbol\": [\"A\"]}}",
+        "{\"features\": [\"v:x\"], \"feature_service\": \"svc\", \"entities\": {\"symbol\": [\"A\"]}}",
+        "{\"features\": [\"v:x\", \"w:x\"], \"entities\": {\"symbol\": [\"A\"]}}",
+        "{\"features\": [\"v:x\", \"w:x\"], \"entities\": {\"symbol\": [\"A\"]}, \"full_feature_names\": true}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"]}, \"full_feature_names\": null}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"]}} x",
+        "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"], \"tf\": [\"1h\", \"4h\"]}}",
+        "{\"features\": [\"v:nope\"], \"entities\": {\"symbol\": [\"A\"]}}",
+        "{\"features\": [\"\"], \"entities\": {\"symbol\": [\"A\"]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"sym\": [\"A\"]}}",
+        "{\"features\": [\"v:x\"], \"entities\": {\"a\": [1], \"b\": [1], \"c\": [1], \"d\": [1], \"e\": [1], "
+        "\"f\": [1], \"g\": [1], \"h\": [1], \"i\": [1], \"j\": [1], \"k\": [1], \"l\": [1], \"m\": [1], "
+        "\"n\": [1], \"o\": [1], \"p\": [1], \"symbol\": [\"A\"]}}",
+        "{\"features\": [\"v:x\"]}",
+        "{}",
+        "[]",
+        "",
+    };
+    /* One byte away: each byte deleted, or replaced by one of these. */
+    static const char subst[] = {' ', '"', '\\', ',', ':', '[', ']', '{', '}', '0', '-', 'x', 'e', '\x80', '\0'};
+    size_t n = sizeof bodies / sizeof bodies[0], compared = 0, differ = 0;
+    char mut[1024];
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(bodies[i]);
+        differ += !same_answer(bodies[i], len);
+        compared++;
+        for (size_t p = 0; p < len && len < sizeof mut; p++) {
+            memcpy(mut, bodies[i], p);
+            memcpy(mut + p, bodies[i] + p + 1, len - p - 1);
+            differ += !same_answer(mut, len - 1);
+            memcpy(mut, bodies[i], len);
+            for (size_t k = 0; k < sizeof subst; k++) {
+                mut[p] = subst[k];
+                differ += !same_answer(mut, len);
+            }
+            compared += 1 + sizeof subst;
+        }
+    }
+    /* Many entities and features: beyond the reader's inline storage. */
+    fs_strbuf big = {0};
+    fs_sb_puts(&big, "{\"features\": [");
+    for (int f = 0; f < 100; f++)
+        fs_sb_printf(&big, "%s\"v:%s\"", f ? ", " : "", f % 2 ? "x" : "x3");
+    fs_sb_puts(&big, "], \"full_feature_names\": true, \"entities\": {\"symbol\": [");
+    for (int e = 0; e < 600; e++)
+        fs_sb_printf(&big, "%s\"%c\"", e ? ", " : "", "ABZ"[e % 3]);
+    fs_sb_puts(&big, "]}}");
+    differ += !same_answer(big.buf, big.len);
+    compared++;
+    fs_sb_free(&big);
+    CHECK(compared > 5000);
+    CHECK_INT(differ, 0);
     fs_server_destroy(srv);
 }
 
@@ -397,6 +499,7 @@ int main(void)
 {
     setup();
     RUN(test_get_online_features);
+    RUN(test_readers_agree);
     RUN(test_push_and_materialize);
     RUN(test_live_server);
     fs_close(store);

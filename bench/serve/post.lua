@@ -1,11 +1,23 @@
 -- wrk script for bench/serve/run.sh: POST /get-online-features with ENTITIES
 -- random entities (of N_ENT) x the 20 features of the bench view. Bodies are
 -- built once per thread (512 of them, cycled) so the client spends its CPU on
--- the requests, not on Lua. DELAY_MS > 0 paces each connection (wrk's delay()),
--- to measure latency at a chosen rate instead of at saturation.
+-- the requests, not on Lua.
+-- Pacing (wrk itself has no fixed rate: each connection sends its next
+-- request when the answer to the last one is in):
+--   RATE=R      the thread sends R requests/s in all, whatever the latency:
+--               request k is due at start + k/R, and a connection that is
+--               free waits (wrk's delay(), in whole ms) until the next
+--               request is due. With enough connections (so that one is
+--               always free) the rate is R; wrk's timers tick by the
+--               millisecond, so about R/1000 requests leave together each
+--               ms, a harder load than evenly spaced arrivals. Latency is
+--               wrk's, from the request's write to its answer.
+--   DELAY_MS=D  each connection waits D ms after each answer (rate then
+--               depends on the latency).
 local n_ent = tonumber(os.getenv("N_ENT") or "1000")
 local per = tonumber(os.getenv("ENTITIES") or "1")
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+local rate = tonumber(os.getenv("RATE") or "0")
 
 local feats = {}
 for i = 1, 20 do feats[i] = string.format('"bench:f%02d"', i) end
@@ -27,7 +39,27 @@ function request()
   return reqs[n % 512 + 1]
 end
 
-if delay_ms > 0 then
+if rate > 0 then
+  -- wrk's Lua (LuaJIT) has no wall clock: clock_gettime(CLOCK_MONOTONIC) through ffi.
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } fs_bench_timespec;
+    int clock_gettime(int clock, fs_bench_timespec *ts);
+  ]]
+  local ts = ffi.new("fs_bench_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, ts)
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local step, due = 1000 / rate, nil
+  function delay()
+    local t = now_ms()
+    due = due and due + step or t
+    if due < t - 100 then due = t - 100 end -- behind by more than 100 ms: do not catch up in a burst
+    local d = due - t
+    return d > 0 and math.floor(d) or 0
+  end
+elseif delay_ms > 0 then
   function delay() return delay_ms end
 end
 

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # Online serving benchmark (docs/PERFORMANCE.md, "Online serving"), on loopback:
 #   - fstore serve under wrk (POST bodies from post.lua): 1 entity x 20 features
-#     and 100 entities x 20 features, at saturation and, for 1 x 20, paced near
-#     20k requests/s; p50/p99/p99.9 latency and throughput;
+#     and 100 entities x 20 features, at saturation, on one connection and, for
+#     1 x 20, paced at 20k requests/s (post.lua's RATE: the issue's target
+#     load), REPEAT times (default 3: the machine may be shared);
+#     p50/p99/p99.9 latency and throughput;
 #   - the same lookups against Redis (redis-server on a private port, the same
 #     values as hashes) with redis-benchmark: HMGET of 20 fields, one key per
 #     request, and 100 keys pipelined per round trip;
+#   - the floor: a minimal server answering at once (floor.c) under the same
+#     paced load, by turns with fstore;
 #   - in-process lookups (build/release/bench/bench_online).
-# Client and server share the machine's cores (2 here). Installs wrk,
-# redis-server and redis-tools from Debian when missing.
-# usage: bench/serve/run.sh [SECONDS per run, default 10]
+# Client and server share the machine's cores (2 here). Each run also says
+# how much CPU other processes took meanwhile (other_cpu, in % of one core;
+# interrupt time is not in it): figures from a run where it is high are
+# disturbed. Installs wrk, redis-server and redis-tools from Debian when
+# missing.
+# usage: [THREADS=1|2] [REPEAT=3] [FSTORE=path/to/fstore] bench/serve/run.sh [SECONDS per run, default 10]
+#   THREADS: the server's threads (default 2, one per core); FSTORE: another
+#   build of the command to measure (default build/release/bin/fstore).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
@@ -22,11 +31,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 make -s bench
-fstore=build/release/bin/fstore
+fstore=${FSTORE:-build/release/bin/fstore}
 work=$(mktemp -d /tmp/fstore-bench-serve-XXXXXX)
-server='' redis=''
+server='' redis='' floor=''
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null || true
+  [ -n "$floor" ] && kill -TERM "$floor" 2>/dev/null || true
   [ -n "$redis" ] && kill -TERM "$redis" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -66,7 +76,7 @@ D="$work/data"
 "$fstore" --dir "$D" ingest bars "$work/bars.csv" >/dev/null
 "$fstore" --dir "$D" materialize >/dev/null
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC'),$(uptime | sed 's/.*,\( *load average\)/\1/')"
 echo "== fstore in-process (build/release/bench/bench_online)"
 wait_quiet
 build/release/bench/bench_online 2000000
@@ -80,16 +90,43 @@ url="http://127.0.0.1:$port"
 curl -s -X POST "$url/get-online-features" -d '{"features": ["bench:f01", "bench:f20"], "entities": {"symbol": ["000000000007"]}}' \
   | grep -q '"statuses":\["PRESENT"\]' || { echo "the server does not answer PRESENT"; exit 1; }
 
+# CPU time (jiffies) of every process but this script (wrk and its other
+# children are reaped into it) and the servers: what other work took on the
+# machine during a run (a process that ends meanwhile is counted in its
+# parent).
+others_cpu() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v ex=" $$ $server $floor $redis " \
+    '{ pid = $1; sub(/^.*\) /, ""); if (!index(ex, " " pid " ")) t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+now_ms() { date +%s%3N; }
+other_pct() { # JIFFIES0 JIFFIES1 MS0 MS1: % of one core
+  awk -v j=$(($2 - $1)) -v ms=$(($4 - $3)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d", j * 100000 / (hz * ms) }'
+}
 wrk_run() { # LABEL CONNECTIONS [ENV=...]
   local label=$1 conns=$2; shift 2
-  local out
+  local out t0 o0 t1 o1
   wait_quiet
+  t0=$(now_ms); o0=$(others_cpu)
   out=$(env "$@" wrk -t1 -c"$conns" -d"${secs}s" -s bench/serve/post.lua "$url/get-online-features" | grep RESULT)
-  printf '%-44s %s\n' "$label" "${out#RESULT }"
+  t1=$(now_ms); o1=$(others_cpu)
+  printf '%-44s %s other_cpu=%s%%\n' "$label" "${out#RESULT }" "$(other_pct "$o0" "$o1" "$t0" "$t1")"
 }
+# The floor (floor.c): a server that answers at once with a body of the size
+# of fstore's 1 x 20 answer, under the same paced load, run by turns with
+# fstore's: what wrk, loopback TCP and the machine cost alone.
+feats=$(for f in $(seq -w 1 20); do printf '"bench:f%s",' "$f"; done)
+blen=$(curl -s -X POST "$url/get-online-features" -d "{\"features\": [${feats%,}], \"entities\": {\"symbol\": [\"000000000007\"]}}" | wc -c)
+fport=$((20000 + RANDOM % 20000))
+build/release/bench/floor "$fport" "$blen" > "$work/floor.log" 2>&1 &
+floor=$!
+for _ in $(seq 100); do grep -q listening "$work/floor.log" && break; sleep 0.05; done
 echo "== fstore serve (--threads $threads) under wrk -t1, ${secs}s per run"
 wrk_run "1 x 20, saturation (32 connections)" 32 ENTITIES=1
-wrk_run "1 x 20, paced (40 connections, 1 ms apart)" 40 ENTITIES=1 DELAY_MS=1
+for _ in $(seq "${REPEAT:-3}"); do
+  wrk_run "1 x 20, paced at 20k/s (32 connections)" 32 ENTITIES=1 RATE=20000
+  url="http://127.0.0.1:$fport" wrk_run "  floor, the same load ($blen-byte answers)" 32 ENTITIES=1 RATE=20000
+done
+kill -TERM "$floor"; wait "$floor" 2>/dev/null || true; floor=''
 wrk_run "1 x 20, 1 connection" 1 ENTITIES=1
 wrk_run "100 x 20, saturation (8 connections)" 8 ENTITIES=100
 wrk_run "100 x 20, 1 connection" 1 ENTITIES=100
@@ -108,18 +145,23 @@ awk -F, 'NR > 1 && NR % 10 == 1 { printf "*42\r\n$4\r\nHSET\r\n$17\r\nfeat:%s\r\
 fields=$(for f in $(seq -w 1 20); do printf 'f%s ' "$f"; done)
 redis_run() { # LABEL CONNECTIONS PIPELINE
   local label=$1 c=$2 p=$3 n=$((secs * 40000))
-  local out
+  local out t0 o0 t1 o1 other
   wait_quiet
+  t0=$(now_ms); o0=$(others_cpu)
   out=$(redis-benchmark -p "$rport" -c "$c" -n "$n" -P "$p" -r "$N_ENT" --precision 3 \
     HMGET 'feat:__rand_int__' $fields 2>/dev/null | tr '\r' '\n')
+  t1=$(now_ms); o1=$(others_cpu)
+  other=$(other_pct "$o0" "$o1" "$t0" "$t1")
   local rps p50 p99 p999
   rps=$(echo "$out" | sed -n 's/^ *throughput summary: \([0-9.]*\) requests per second/\1/p' | tail -1)
   p999=$(echo "$out" | awk '/% <= / { sub("%", "", $1); if ($1 + 0 >= 99.9) { print $3 * 1000; exit } }')
   read -r p50 p99 < <(echo "$out" | awk '/latency summary/ { getline; getline; print $3 * 1000, $5 * 1000 }')
   if [ "$p" -gt 1 ]; then
-    printf '%-44s rps=%.0f (x%d keys) p50_us=%.0f p99_us=%.0f p999_us=%.0f\n' "$label" "$(awk -v r="$rps" -v p="$p" 'BEGIN { print r / p }')" "$p" "$p50" "$p99" "$p999"
+    printf '%-44s rps=%.0f (x%d keys) p50_us=%.0f p99_us=%.0f p999_us=%.0f other_cpu=%s%%\n' "$label" \
+      "$(awk -v r="$rps" -v p="$p" 'BEGIN { print r / p }')" "$p" "$p50" "$p99" "$p999" "$other"
   else
-    printf '%-44s rps=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f\n' "$label" "$rps" "$p50" "$p99" "$p999"
+    printf '%-44s rps=%.0f p50_us=%.0f p99_us=%.0f p999_us=%.0f other_cpu=%s%%\n' "$label" "$rps" "$p50" "$p99" \
+      "$p999" "$other"
   fi
 }
 echo "== Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') HMGET of 20 fields, redis-benchmark"

@@ -171,6 +171,7 @@ void fs_server_destroy(fs_server *srv)
 typedef struct {
     char *body;
     size_t len, cap;
+    size_t expect; /* Content-Length when given (within the limit), else 0 */
     int too_big;
     int answered; /* a reply was queued before the body was read (413) */
     int64_t start;
@@ -227,12 +228,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = rq;
         atomic_fetch_add(&srv->m.in_flight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > srv->opts.max_body) {
+        unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+        if (want > srv->opts.max_body) {
             fs_http_reply rep;
             too_big(srv, &rep, rq->endpoint);
             rq->answered = 1; /* answered before the body: libmicrohttpd closes the connection */
             return queue(conn, rq, &rep);
         }
+        rq->expect = (size_t)want;
         return MHD_YES;
     }
     if (*upload_size) { /* a piece of the body */
@@ -248,7 +251,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (rq->len + n + 1 > rq->cap) {
-            size_t cap = rq->cap ? rq->cap : 4096;
+            /* the size announced, else a start that grows */
+            size_t cap = rq->cap ? rq->cap * 2 : rq->expect >= rq->len + n ? rq->expect + 1 : 1024;
             while (cap < rq->len + n + 1)
                 cap *= 2;
             char *b = realloc(rq->body, cap);

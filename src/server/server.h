@@ -2,6 +2,7 @@
  *  - handlers.c: one request in, one reply out (method, path, body ->
  *    status, JSON body). No sockets, no libmicrohttpd: this is what the
  *    fuzzer drives (fuzz/), and every byte of input is validated here;
+ *    gof_reader.c reads the usual get-online-features body without jansson;
  *  - http.c: the libmicrohttpd daemon (HTTP/1.1 parsing, keep-alive, the
  *    thread pool), body limits, metrics, the refresher thread and the
  *    graceful stop.
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "fstore.h"
+#include "server/gof_reader.h"
 
 /* Endpoints, for routing and metrics. */
 enum {
@@ -58,10 +60,14 @@ struct fs_server {
     pthread_mutex_t stop_mu;
     pthread_cond_t stop_cv;
     int stopping;
-    /* Prepared queries by their features (handlers.c). */
+    /* Prepared queries by their features (handlers.c): read without a
+     * lock; qmu serializes the threads adding to them. */
     pthread_mutex_t qmu;
-    struct qentry **qbuckets; /* QCACHE_BUCKETS chains */
+    struct qentry *_Atomic *qbuckets; /* QCACHE_BUCKETS chains */
     size_t qcount;
+    /* Tests and fuzzing: read every get-online-features body with jansson
+     * (the general reader), not gof_read first. */
+    int json_only;
 };
 
 typedef struct {
@@ -89,12 +95,14 @@ void fs_server_handle(fs_server *srv, const char *method, const char *path, cons
 /* The Prometheus text of /metrics (handlers.c calls it; http.c fills it). */
 char *fs_server_metrics_text(fs_server *srv, size_t *len);
 
-/* The prepared query for a list of features or a service, from the
- * server's cache (prepared once per distinct list; *owned NULL), or, when
- * the cache is full, prepared for this request alone (*owned = *q: free it
- * with fs_online_query_free). */
-int fs_server_query(fs_server *srv, const char *const *features, size_t n, const char *service,
-                    const fs_online_query **q, fs_online_query **owned, char **detail);
+/* The prepared query for a list of features or a service, with the names
+ * of its answer (handlers.c, struct qentry): from the server's cache
+ * (prepared once per distinct list; *owned NULL), or, when the cache is
+ * full, made for this request alone (*owned = *q: fs_server_query_free it). */
+struct qentry;
+int fs_server_query(fs_server *srv, const gof_text *features, size_t n, const gof_text *service,
+                    const struct qentry **q, struct qentry **owned, char **detail);
+void fs_server_query_free(struct qentry *owned);
 /* The cache's bucket count (for fs_server_create), and freeing it. */
 size_t fs_server_query_buckets(void);
 void fs_server_query_cache_free(fs_server *srv);
