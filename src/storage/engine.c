@@ -34,14 +34,21 @@
  *     from the checkpoint on. A reader that read an old manifest while the
  *     writer trimmed the log sees a gap before the WAL's first record and
  *     opens again.
- *  g) Chunk files are read into the head lazily: the manifest's and those of
- *     streamed commits wait in `pending` until the first read, which loads
- *     them all (decoded outside the write lock, merged into the index by
- *     (event_ts, seq) under it). So a writer that only ingests never reads
- *     the store's old rows, and a streamed commit never holds its file in
- *     memory. A read-only engine (a reader process) loads everything at
- *     open, where a damaged file fails the open. Known limit: once read, a
- *     table is in memory whole. */
+ *  g) Chunk files are read into the head lazily, a table at a time: the
+ *     manifest's and those of streamed commits wait in `pending` until the
+ *     first point-in-time read of their table, which loads that table's
+ *     (decoded outside the write lock, merged into the index by (event_ts,
+ *     seq) under it). So a writer that only ingests never reads the store's
+ *     old rows, a streamed commit never holds its file in memory, and a
+ *     table nobody looks up is never loaded. Once loaded, a table is in
+ *     memory whole.
+ *  h) Direct reads (fs_entity_reader) serve one entity at a time from the
+ *     pending files themselves (their footer index, the entity's segments,
+ *     only the columns asked for) plus the head, without loading: for
+ *     readers that pass over a table once. `pend_lock` keeps `pending`
+ *     still while they read; a load moves a table's rows into the head and
+ *     drops its files from `pending` in one critical section under it, so
+ *     a direct read sees every row once: in a file or in the head. */
 #include "storage/engine.h"
 
 #include "codec/buf.h"
