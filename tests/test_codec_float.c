@@ -256,8 +256,8 @@ TEST(codecs_concatenate)
 }
 
 /* A gorilla stream that does not start on a byte boundary (bits already
- * pending in the buffer) takes the encoder's general path: it must read
- * back the same. */
+ * pending in the buffer) goes on from those bits: it must read back the
+ * same. */
 TEST(gorilla_after_pending_bits)
 {
     double a[500], o[500];

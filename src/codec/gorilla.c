@@ -66,52 +66,6 @@ static double bitsd(uint64_t u)
     return d;
 }
 
-/* The encoder through fs_wbuf_bits: for a buffer that holds pending bits
- * already (the fast encoder below starts on a byte boundary). */
-static int encode_through_wbuf(const double *vals, size_t n, fs_wbuf *w)
-{
-    if (n == 0)
-        return fs_wbuf_status(w);
-    uint64_t prev = dbits(vals[0]);
-    fs_wbuf_bits(w, prev, 64);
-    unsigned wlead = 0, wlen = 0; /* wlen == 0: no window yet */
-    for (size_t k = 1; k < n; k++) {
-        uint64_t cur = dbits(vals[k]);
-        uint64_t x = cur ^ prev;
-        prev = cur;
-        if (x == 0) {
-            fs_wbuf_bits(w, 0, 1);
-            continue;
-        }
-        unsigned lead = (unsigned)__builtin_clzll(x);
-        unsigned trail = (unsigned)__builtin_ctzll(x);
-        unsigned len = 64 - lead - trail;
-        /* Fields written low bits first, so a field b after a (na bits) is
-         * a | b << na: fields go out joined, one call when they fit 64 bits. */
-        if (wlen && lead >= wlead && trail >= 64 - wlead - wlen && wlen <= len + 12) {
-            unsigned wtrail = 64 - wlead - wlen;
-            if (wlen <= 62) {
-                fs_wbuf_bits(w, 1 | (x >> wtrail) << 2, wlen + 2); /* "1", "0", the bits */
-            } else {
-                fs_wbuf_bits(w, 1, 2);
-                fs_wbuf_bits(w, x >> wtrail, wlen);
-            }
-        } else {
-            uint64_t head = 3 | (uint64_t)lead << 2 | (uint64_t)(len - 1) << 8; /* "1", "1", 6 + 6 bits */
-            if (len <= 50) {
-                fs_wbuf_bits(w, head | (x >> trail) << 14, 14 + len);
-            } else {
-                fs_wbuf_bits(w, head, 14);
-                fs_wbuf_bits(w, x >> trail, len);
-            }
-            wlead = lead;
-            wlen = len;
-        }
-    }
-    fs_wbuf_bits_flush(w);
-    return fs_wbuf_status(w);
-}
-
 /* A bit writer over a buffer reserved for the worst case, so the encoder's
  * loop makes no call and checks no room: bits low-first as fs_wbuf_bits
  * writes them, whole bytes stored 8 at a time, fewer than 8 pending. */
@@ -154,11 +108,12 @@ int fs_gorilla_encode(const double *vals, size_t n, fs_wbuf *w)
     if (n == 0)
         return fs_wbuf_status(w);
     /* worst case 2 + 6 + 6 + 64 bits a value, and the 8-byte stores' reach */
-    if (w->bitcount || n > (SIZE_MAX - 64) / 10)
-        return encode_through_wbuf(vals, n, w);
-    if (fs_wbuf_reserve(w, n * 10 + 24) != 0)
+    if (n > (SIZE_MAX - 64) / 10 || fs_wbuf_reserve(w, n * 10 + 24) != 0)
         return FS_E_NOMEM;
-    bitw b = {w->data + w->len, 0, 0};
+    /* the stream goes on from the buffer's pending bits (fewer than 8) */
+    bitw b = {w->data + w->len, w->bitacc, w->bitcount};
+    w->bitacc = 0;
+    w->bitcount = 0;
     uint64_t prev = dbits(vals[0]);
     bw_put_wide(&b, prev, 64);
     unsigned wlead = 0, wlen = 0; /* wlen == 0: no window yet */

@@ -1678,6 +1678,16 @@ static void move_row(fs_batch *b, size_t to, size_t from)
     }
 }
 
+/* The index entry (and in *idx its position) of `entity` in pending file
+ * pf when pf belongs to the reader's table and holds the entity, else NULL. */
+static const fs_chunk_entity *pending_entity(const fs_entity_reader *r, pending_file *pf,
+                                             const char *entity, size_t len, int *idx)
+{
+    if (strcmp(pf->table, r->table) != 0 || (*idx = fs_chunk_find_entity(pf->ch, entity, len)) < 0)
+        return NULL;
+    return fs_chunk_entity_at(pf->ch, (size_t)*idx);
+}
+
 /* Rows of the pending files, then of the head, for one entity with
  * from <= event_ts <= last, give or take the rest of the segments read
  * (unsorted between sources). Under pend_lock (read). */
@@ -1688,13 +1698,9 @@ static int gather_entity(fs_entity_reader *r, const char *entity, size_t len, in
     int rc = FS_OK;
     for (size_t i = 0; i < e->npending && rc == FS_OK; i++) {
         pending_file *pf = &e->pending[i];
-        if (strcmp(pf->table, r->table) != 0)
-            continue;
-        int idx = fs_chunk_find_entity(pf->ch, entity, len);
-        if (idx < 0)
-            continue;
-        const fs_chunk_entity *en = fs_chunk_entity_at(pf->ch, (size_t)idx);
-        if (en->max_ts < from || en->min_ts > last)
+        int idx;
+        const fs_chunk_entity *en = pending_entity(r, pf, entity, len, &idx);
+        if (!en || en->max_ts < from || en->min_ts > last)
             continue;
         fs_strbuf msg = {0};
         if ((rc = map_chunk(r, pf->ch, r->map, &msg)) == FS_OK)
@@ -1734,14 +1740,9 @@ static int64_t asof_floor(fs_entity_reader *r, const char *entity, size_t len, i
     fs_engine *e = r->e;
     int64_t lo = INT64_MIN;
     for (size_t i = 0; i < e->npending; i++) {
-        pending_file *pf = &e->pending[i];
-        if (strcmp(pf->table, r->table) != 0)
-            continue;
-        int idx = fs_chunk_find_entity(pf->ch, entity, len);
-        if (idx < 0)
-            continue;
-        const fs_chunk_entity *en = fs_chunk_entity_at(pf->ch, (size_t)idx);
-        if (en->min_ts <= t && en->max_seq <= known_at && en->min_ts > lo)
+        int idx;
+        const fs_chunk_entity *en = pending_entity(r, &e->pending[i], entity, len, &idx);
+        if (en && en->min_ts <= t && en->max_seq <= known_at && en->min_ts > lo)
             lo = en->min_ts;
     }
     pthread_rwlock_rdlock(&e->lock);
