@@ -34,7 +34,8 @@ static const char *DEFS =
     "      - {name: sma3, indicator: sma, params: {period: 3}, input: x}\n"
     "  - {name: slow, entity: asset, source: ticks, ttl: 0, online: true, features: [{name: xs, from: x}]}\n"
     "  - {name: cold, entity: asset, source: ticks, online: false, features: [{name: x, from: x}]}\n"
-    "  - {name: book, entity: pair, source: quotes, online: true, features: [{name: bid, from: bid}]}\n"
+    "  - {name: book, entity: pair, source: quotes, online: true,\n"
+    "     features: [{name: bid, from: bid}, {name: bid2, expr: \"bid * 2\"}]}\n"
     "services:\n  - {name: svc, features: [fast, \"slow:xs\"]}\n  - {name: mixed, features: [\"book:bid\", \"fast:x\"]}\n";
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
@@ -145,6 +146,17 @@ TEST(test_materialize_and_lookup)
     CHECK_INT(fs_online_lookup(on, q, "A:X", now, v, buf, sizeof buf), FS_OK);
     CHECK_NEAR(v[0].f64, 99.5, 0);
     CHECK_NEAR(v[1].f64, 4, 0); /* fast:x keyed by the symbol part */
+    fs_online_query_free(q);
+    /* A computed feature of a source that records no confidence is fully
+     * trusted (its view table has no _confidence column at all). */
+    CHECK_INT(fs_compute(s, NULL, &cr), FS_OK);
+    CHECK_INT(fs_materialize(s, NULL, &mr), FS_OK);
+    const char *bid2[] = {"book:bid2"};
+    CHECK_INT(fs_online_prepare(on, bid2, 1, NULL, &q, NULL), FS_OK);
+    CHECK_INT(fs_online_lookup(on, q, "A:X", now, v, buf, sizeof buf), FS_OK);
+    CHECK_INT(v[0].status, FS_ONLINE_PRESENT);
+    CHECK_NEAR(v[0].f64, 199, 0);
+    CHECK_NEAR(v[0].confidence, 1, 0);
     fs_online_query_free(q);
     /* Errors name the problem. */
     const char *bad1[] = {"fast:nope"}, *bad2[] = {"cold:x"}, *bad3[] = {"nope:x"};

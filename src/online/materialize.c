@@ -92,6 +92,17 @@ static fs_entity_reader *open_latest(fs_engine *e, const oview *v, int from_sour
     return rd;
 }
 
+/* The confidence column a table's rows are read with: NULL when it has none
+ * (its values are then fully trusted, conf_of), also through a direct
+ * reader, whose last column it is (open_latest) and which would read an
+ * absent column as null. */
+static const char *conf_column(const fs_entity_reader *rd, const char *name)
+{
+    if (!name || (rd && !fs_entity_reader_has_column(rd, fs_entity_reader_shape(rd)->ncols - 1)))
+        return NULL;
+    return name;
+}
+
 /* The row as of `to` (1), none (0) or an error (< 0). */
 static int latest_row(fs_engine *e, fs_entity_reader *rd, const char *table, const char *key, int64_t to,
                       fs_row_ref *out)
@@ -134,6 +145,7 @@ static int fill_view(fs_store *s, oview *v, otab *t, int mode, int64_t from, int
     int rc = FS_OK;
     fs_entity_reader *rd[2] = {v->any_from ? open_latest(e, v, 1) : NULL,
                                v->any_computed ? open_latest(e, v, 0) : NULL};
+    const char *src_conf = conf_column(rd[0], v->src_conf), *view_conf = conf_column(rd[1], "_confidence");
     for (size_t i = 0; rc == FS_OK && i < kl.n; i++) {
         if (i && strcmp(kl.keys[i], kl.keys[i - 1]) == 0)
             continue;
@@ -178,7 +190,7 @@ static int fill_view(fs_store *s, oview *v, otab *t, int mode, int64_t from, int
             if (mode != FS_MAT_REBUILD && !fs_ocell_older(c, ts, seq))
                 continue;
             int col = col_of(&cc[2 * f + (size_t)k], b, v->f[f].column);
-            int ccol = k == 0 ? col_of(conf_src, b, v->src_conf) : col_of(conf_view, b, "_confidence");
+            int ccol = k == 0 ? col_of(conf_src, b, src_conf) : col_of(conf_view, b, view_conf);
             rc = fs_otab_set(t, (size_t)ent, f, b, col, row, ts, seq, conf_of(b, ccol, row));
             res->values++;
         }

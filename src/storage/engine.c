@@ -1527,6 +1527,7 @@ struct fs_entity_reader {
     fs_batch out, tmp; /* the rows read; tmp: their sorted copy when needed */
     size_t ncols;
     char **names;
+    uint8_t *present; /* per column: the table had it somewhere at open */
     int *map;
     uint32_t *ord;
     size_t cap_ord;
@@ -1573,9 +1574,15 @@ void fs_entity_reader_close(fs_entity_reader *r)
         free(r->names[k]);
     free(r->names);
     free(r->map);
+    free(r->present);
     free(r->ord);
     free(r->table);
     free(r);
+}
+
+int fs_entity_reader_has_column(const fs_entity_reader *r, size_t k)
+{
+    return k < r->ncols && r->present[k];
 }
 
 int fs_entity_reader_open(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
@@ -1585,7 +1592,8 @@ int fs_entity_reader_open(fs_engine *e, const char *table, const char *const *co
     fs_entity_reader *r = calloc(1, sizeof *r);
     fs_colspec *spec = calloc(ncols + 1, sizeof *spec);
     if (!r || !spec || !(r->table = strdup(table)) ||
-        !(r->names = calloc(ncols + 1, sizeof *r->names)) || !(r->map = calloc(ncols + 1, sizeof *r->map))) {
+        !(r->names = calloc(ncols + 1, sizeof *r->names)) || !(r->map = calloc(ncols + 1, sizeof *r->map)) ||
+        !(r->present = calloc(ncols + 1, 1))) {
         free(spec);
         fs_entity_reader_close(r);
         return FS_E_NOMEM;
@@ -1631,6 +1639,7 @@ int fs_entity_reader_open(fs_engine *e, const char *table, const char *const *co
         if (rc != FS_OK)
             fs_sb_printf(err, "table %s: column %s has different types in different commits",
                          table, cols[k]);
+        r->present[k] = (uint8_t)found;
     }
     pthread_rwlock_unlock(&e->lock);
     pthread_rwlock_unlock(&e->pend_lock);

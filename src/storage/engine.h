@@ -131,6 +131,10 @@ int fs_entity_reader_read(fs_entity_reader *r, const char *entity, int64_t from,
  * values of many entities (materializing the online store). */
 int fs_entity_reader_asof(fs_entity_reader *r, const char *entity, int64_t t, uint64_t known_at,
                           const fs_batch **rows, size_t *row, fs_strbuf *err);
+/* Whether the table had column k of the reader anywhere when it was
+ * opened (a column it has nowhere reads as null: this tells "absent" from
+ * "null", for callers that treat an absent column differently). */
+int fs_entity_reader_has_column(const fs_entity_reader *r, size_t k);
 /* A batch with the reader's columns and their types (no rows before the
  * first read), to make batches of the same shape from. */
 const fs_batch *fs_entity_reader_shape(const fs_entity_reader *r);
