@@ -27,8 +27,6 @@ typedef struct {
 } row_buf;
 
 struct fs_label_groups {
-    const char *const *keys;
-    const int64_t *ts;
     size_t n;
     entity_group *groups;
     size_t ngroups;
@@ -369,8 +367,6 @@ int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
     fs_label_groups *g = calloc(1, sizeof *g);
     size_t *slots = NULL, nslots = 0;
     if (g) {
-        g->keys = keys;
-        g->ts = ts;
         g->n = n;
         g->groups = malloc((n + 1) * sizeof *g->groups);
         g->order = fs_big_malloc((n + 1) * sizeof *g->order);

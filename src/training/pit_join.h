@@ -24,7 +24,8 @@
 typedef struct fs_label_groups fs_label_groups;
 
 /* keys[i]: label i's entity key (NULL: the label is skipped); ts[i]: its
- * time. Both are borrowed: keep them alive while the groups are used.
+ * time. The keys are borrowed (keep them alive while the groups are used);
+ * the times are copied.
  * @return FS_OK; FS_E_NOMEM; FS_E_INVAL (4G labels or more). */
 int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
                           fs_label_groups **out);
