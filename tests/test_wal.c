@@ -224,6 +224,51 @@ TEST(corruption_stops_the_log_there)
     free(dir);
 }
 
+/* A crash between creating a segment and writing its header leaves an empty
+ * or half-headed file: reopening removes it, appends go on with a proper
+ * header and numbering, and the log replays cleanly afterwards. */
+TEST(segment_created_but_headerless)
+{
+    static const size_t sizes[] = {0, 7};
+    for (int later = 0; later < 2; later++)
+        for (size_t k = 0; k < 2; k++) {
+            char *dir = temp_dir();
+            fs_wal_options o = {FS_SYNC_OFF, 0, 0, 0};
+            fs_wal *w = NULL;
+            uint64_t before = later ? 20 : 0;
+            if (later) {
+                CHECK_INT(fs_wal_open(dir, &o, &w, NULL, NULL), FS_OK);
+                CHECK_INT(append_n(w, before), before);
+                fs_wal_close(w, NULL);
+            }
+            char seg[600];
+            snprintf(seg, sizeof seg, "%s/%016llx.wal", dir, (unsigned long long)(before + 1));
+            FILE *f = fopen(seg, "wb");
+            CHECK(f != NULL);
+            if (f) {
+                fwrite("FSWAL00", 1, sizes[k], f);
+                fclose(f);
+            }
+            fs_wal_recovery rec;
+            CHECK_INT(fs_wal_open(dir, &o, &w, &rec, NULL), FS_OK);
+            CHECK_INT(rec.last_seq, before);
+            CHECK_CONTAINS(rec.dropped_at, "bad segment header");
+            CHECK(access(seg, F_OK) != 0);
+            CHECK_INT(append_n(w, 5), 5);
+            fs_wal_close(w, NULL);
+            CHECK_INT(fs_wal_open(dir, &o, &w, &rec, NULL), FS_OK);
+            CHECK_INT(rec.last_seq, before + 5);
+            CHECK_INT(rec.dropped_bytes, 0);
+            replay_state st = {0, 0, 0};
+            CHECK_INT(fs_wal_replay(w, 0, check_record, &st, NULL), FS_OK);
+            CHECK_INT(st.count, before + 5);
+            CHECK_INT(st.bad, 0);
+            fs_wal_close(w, NULL);
+            rm_rf(dir);
+            free(dir);
+        }
+}
+
 /* A child appends with FS_SYNC_ALWAYS and reports each acknowledged sequence
  * number through a pipe; the parent kills it at a pseudo-random moment. Every
  * acknowledged record must be there, intact, after reopening. */
@@ -438,6 +483,7 @@ int main(void)
     RUN(round_trip_and_reopen);
     RUN(segments_rotate_and_trim);
     RUN(torn_tail_dropped);
+    RUN(segment_created_but_headerless);
     RUN(corruption_stops_the_log_there);
     RUN(sigkill_loses_no_acknowledged_record);
     RUN(full_disk_fails_append_cleanly);

@@ -274,7 +274,11 @@ int fs_wal_open(const char *dir, const fs_wal_options *opts, fs_wal **out, fs_wa
             snprintf(rec->dropped_at, sizeof rec->dropped_at, "%s at offset %zu: %s",
                      w->segs[i].path, good_end, why);
             rec->dropped_bytes += len - good_end;
-            if (good_end <= SEG_HEADER && good_end < len) { /* nothing valid left in it */
+            /* A crash between creating a segment and writing its header
+             * leaves a file with no valid header (often empty): remove it,
+             * or appends would go on at offset 0 of a headerless file. A
+             * valid header alone stays: it carries the numbering. */
+            if (good_end < SEG_HEADER) {
                 unlink(w->segs[i].path);
                 keep = i;
             } else {
