@@ -357,6 +357,11 @@ static int compute_entity(worker *w, size_t ki)
         fs_batch *ob = &w->out;
         if (ob->n + m > ob->cap) { /* room for the entity's remaining rows, or double */
             size_t want = ob->n + (end - b0);
+            /* A streamed job's batch is written when it passes a part's size:
+             * room for a whole part plus this entity at once, so the batch is
+             * not grown (and copied) again and again while the first part fills. */
+            if (vj->stream && want < STREAM_PART_ROWS + (end - b0))
+                want = STREAM_PART_ROWS + (end - b0);
             if (fs_batch_reserve(ob, want > 2 * ob->cap ? want : 2 * ob->cap) != FS_OK)
                 return FS_E_NOMEM;
         }

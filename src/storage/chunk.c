@@ -365,15 +365,16 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
                       scratch *s)
 {
     uint8_t *valid = s->valid;
-    size_t first = n, nvalid = 0;
-    for (size_t i = 0; i < n; i++) {
-        valid[i] = col->valid[at(rv, r0 + i)];
-        if (valid[i]) {
-            if (first == n)
-                first = i;
-            nvalid++;
-        }
-    }
+    size_t first = 0, nvalid = 0;
+    if (rv->idx)
+        for (size_t i = 0; i < n; i++)
+            valid[i] = col->valid[rv->idx[r0 + i]];
+    else
+        memcpy(valid, col->valid + r0, n);
+    for (size_t i = 0; i < n; i++)
+        nvalid += valid[i] != 0;
+    while (first < n && !valid[first]) /* the first present row (n: none) */
+        first++;
     uint8_t flags = nvalid < n ? F_VALIDITY : 0, codec = 0;
     uint64_t min = 0, max = 0;
     fs_wbuf *p = &s->enc;
@@ -400,27 +401,35 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
         break;
     }
     case FS_VT_FLOAT64: {
-        double prev = first < n ? col->f64[at(rv, r0 + first)] : 0, mn = 0, mx = 0;
-        int seen = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (valid[i]) {
-                prev = col->f64[at(rv, r0 + i)];
-                if (!isnan(prev)) {
-                    if (!seen || prev < mn)
-                        mn = prev;
-                    if (!seen || prev > mx)
-                        mx = prev;
-                    seen = 1;
-                }
+        /* Gather first (contiguous rows are a copy), then fill nulls and take
+         * min/max in plain loops the compiler can vectorize: this runs over
+         * every value a compute job writes. NaN compares false, so it never
+         * becomes min or max; mn > mx afterwards means no non-NaN value. */
+        double *v = s->f64;
+        if (rv->idx)
+            for (size_t i = 0; i < n; i++)
+                v[i] = col->f64[rv->idx[r0 + i]];
+        else
+            memcpy(v, col->f64 + r0, n * sizeof *v);
+        if (nvalid < n) {
+            double prev = first < n ? v[first] : 0;
+            for (size_t i = 0; i < n; i++) {
+                if (valid[i])
+                    prev = v[i];
+                v[i] = prev;
             }
-            s->f64[i] = prev;
         }
-        if (seen) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            mn = v[i] < mn ? v[i] : mn;
+            mx = v[i] > mx ? v[i] : mx;
+        }
+        if (nvalid && mn <= mx) {
             flags |= F_MINMAX_F64;
             min = f64_bits(mn);
             max = f64_bits(mx);
         }
-        rc = pick_f64(s->f64, n, &s->enc, &s->alt, &p, &codec);
+        rc = pick_f64(v, n, &s->enc, &s->alt, &p, &codec);
         break;
     }
     case FS_VT_BOOL: {
