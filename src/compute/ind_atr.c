@@ -86,5 +86,11 @@ static int natr_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_atr_impl = {"atr", 3, atr_lookback, atr_size, atr_init, atr_step};
-const fs_ind_impl fs_ind_natr_impl = {"natr", 3, atr_lookback, atr_size, atr_init, natr_step};
+IND_DEFINE_RUN(atr_step, 3)
+
+const fs_ind_impl fs_ind_atr_impl = {"atr", 3, atr_lookback, atr_size, atr_init, atr_step,
+                                atr_step_run};
+IND_DEFINE_RUN(natr_step, 3)
+
+const fs_ind_impl fs_ind_natr_impl = {"natr", 3, atr_lookback, atr_size, atr_init, natr_step,
+                                natr_step_run};

@@ -67,5 +67,8 @@ static int bbands_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
+IND_DEFINE_RUN(bbands_step, 1)
+
 const fs_ind_impl fs_ind_bbands_impl = {"bbands", 1, bbands_lookback, bbands_size, bbands_init,
-                                        bbands_step};
+                                        bbands_step,
+                                bbands_step_run};

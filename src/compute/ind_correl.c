@@ -61,5 +61,8 @@ static int correl_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
+IND_DEFINE_RUN(correl_step, 2)
+
 const fs_ind_impl fs_ind_correlation_impl = {"correlation", 2, correl_lookback, correl_size,
-                                             correl_init, correl_step};
+                                             correl_init, correl_step,
+                                correl_step_run};

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "compute/indicator.h"
+#include "compute/indicator_spec.h"
 
 /* TA-Lib's zero tests (src/ta_func/ta_utility.h). TA-Lib >= 0.6 and the
  * build in npm talib-web use 1e-14 (verified in tests/data/talib/
@@ -37,7 +38,40 @@ typedef struct {
      * treats it as missing (then it wrote NaN to every output and left the
      * body untouched). */
     int (*step)(void *body, uint64_t n, const double *in, double *out);
+    /* step over a block of rows given as columns (in[i][r], out[k][r] for
+     * the spec's n_out outputs), with fs_ind_step's rule for a row whose
+     * inputs are not all finite (NaN outputs, not consumed); *consumed is
+     * the `n` of the next row. Made by IND_DEFINE_RUN next to the step. */
+    void (*run)(void *body, uint64_t *consumed, const double *const *in, size_t rows,
+                double *const *out, int n_out);
 } fs_ind_impl;
+
+/* Defines STEP##_run, the block loop of the static step function STEP with
+ * N_IN inputs. It lives in the step's own module so the compiler inlines the
+ * step into the loop: the batch path then makes no call per row, yet runs
+ * the very code the live path runs row by row, so both stay bit-identical. */
+#define IND_DEFINE_RUN(STEP, N_IN)                                                          \
+    static void STEP##_run(void *body, uint64_t *consumed, const double *const *in,          \
+                           size_t rows, double *const *out, int n_out)                       \
+    {                                                                                        \
+        double row_in[N_IN], row_out[FS_IND_MAX_OUTPUTS];                                    \
+        uint64_t n = *consumed;                                                              \
+        for (size_t r = 0; r < rows; r++) {                                                  \
+            int finite = 1;                                                                  \
+            for (int i = 0; i < (N_IN); i++) {                                               \
+                row_in[i] = in[i][r];                                                        \
+                finite &= isfinite(row_in[i]) != 0;                                          \
+            }                                                                                \
+            if (finite)                                                                      \
+                n += (uint64_t)STEP(body, n, row_in, row_out);                               \
+            else                                                                             \
+                for (int k = 0; k < n_out; k++)                                              \
+                    row_out[k] = NAN;                                                        \
+            for (int k = 0; k < n_out; k++)                                                  \
+                out[k][r] = row_out[k];                                                      \
+        }                                                                                    \
+        *consumed = n;                                                                       \
+    }
 
 /* Period-like integer parameter i (the catalogue has validated it). */
 static inline int64_t ind_int(const double *params, int i) { return (int64_t)params[i]; }

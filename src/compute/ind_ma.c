@@ -39,7 +39,10 @@ static int sma_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_sma_impl = {"sma", 1, sma_lookback, sma_size, sma_init, sma_step};
+IND_DEFINE_RUN(sma_step, 1)
+
+const fs_ind_impl fs_ind_sma_impl = {"sma", 1, sma_lookback, sma_size, sma_init, sma_step,
+                                sma_step_run};
 
 /* ---- ema ---- */
 
@@ -86,7 +89,10 @@ static int ema_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_ema_impl = {"ema", 1, ema_lookback, ema_size, ema_init, ema_step};
+IND_DEFINE_RUN(ema_step, 1)
+
+const fs_ind_impl fs_ind_ema_impl = {"ema", 1, ema_lookback, ema_size, ema_init, ema_step,
+                                ema_step_run};
 
 /* ---- wma ---- */
 
@@ -140,4 +146,7 @@ static int wma_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_wma_impl = {"wma", 1, wma_lookback, wma_size, wma_init, wma_step};
+IND_DEFINE_RUN(wma_step, 1)
+
+const fs_ind_impl fs_ind_wma_impl = {"wma", 1, wma_lookback, wma_size, wma_init, wma_step,
+                                wma_step_run};

@@ -85,4 +85,7 @@ static int macd_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_macd_impl = {"macd", 1, macd_lookback, macd_size, macd_init, macd_step};
+IND_DEFINE_RUN(macd_step, 1)
+
+const fs_ind_impl fs_ind_macd_impl = {"macd", 1, macd_lookback, macd_size, macd_init, macd_step,
+                                macd_step_run};

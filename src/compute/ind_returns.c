@@ -69,10 +69,16 @@ static int log_returns_step(void *body, uint64_t n, const double *in, double *ou
     return 1;
 }
 
+IND_DEFINE_RUN(returns_step, 1)
+
 const fs_ind_impl fs_ind_returns_impl = {"returns", 1, lag_lookback, lag_size, lag_init,
-                                         returns_step};
+                                         returns_step,
+                                returns_step_run};
+IND_DEFINE_RUN(log_returns_step, 1)
+
 const fs_ind_impl fs_ind_log_returns_impl = {"log_returns", 1, lag_lookback, lag_size, lag_init,
-                                             log_returns_step};
+                                             log_returns_step,
+                                log_returns_step_run};
 
 /* ---- realized_vol ---- */
 
@@ -119,5 +125,8 @@ static int rvol_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
+IND_DEFINE_RUN(rvol_step, 1)
+
 const fs_ind_impl fs_ind_realized_vol_impl = {"realized_vol", 1, rvol_lookback, rvol_size,
-                                              rvol_init, rvol_step};
+                                              rvol_init, rvol_step,
+                                rvol_step_run};

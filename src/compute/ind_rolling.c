@@ -104,8 +104,11 @@ static int zscore_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
+IND_DEFINE_RUN(zscore_step, 1)
+
 const fs_ind_impl fs_ind_zscore_impl = {"zscore", 1, zscore_lookback, zscore_size, zscore_init,
-                                        zscore_step};
+                                        zscore_step,
+                                zscore_step_run};
 
 /* ---- rolling_min, rolling_max ---- */
 
@@ -145,7 +148,13 @@ static int max_step(void *body, uint64_t n, const double *in, double *out)
     return minmax_step(body, n, in[0], out, 1);
 }
 
+IND_DEFINE_RUN(min_step, 1)
+
 const fs_ind_impl fs_ind_rolling_min_impl = {"rolling_min", 1, minmax_lookback, minmax_size,
-                                             minmax_init, min_step};
+                                             minmax_init, min_step,
+                                min_step_run};
+IND_DEFINE_RUN(max_step, 1)
+
 const fs_ind_impl fs_ind_rolling_max_impl = {"rolling_max", 1, minmax_lookback, minmax_size,
-                                             minmax_init, max_step};
+                                             minmax_init, max_step,
+                                max_step_run};

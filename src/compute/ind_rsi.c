@@ -75,4 +75,7 @@ static int rsi_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_rsi_impl = {"rsi", 1, rsi_lookback, rsi_size, rsi_init, rsi_step};
+IND_DEFINE_RUN(rsi_step, 1)
+
+const fs_ind_impl fs_ind_rsi_impl = {"rsi", 1, rsi_lookback, rsi_size, rsi_init, rsi_step,
+                                rsi_step_run};

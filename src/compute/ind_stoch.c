@@ -68,5 +68,8 @@ static int stoch_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
+IND_DEFINE_RUN(stoch_step, 3)
+
 const fs_ind_impl fs_ind_stoch_impl = {"stoch", 3, stoch_lookback, stoch_size, stoch_init,
-                                       stoch_step};
+                                       stoch_step,
+                                stoch_step_run};

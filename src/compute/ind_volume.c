@@ -56,7 +56,10 @@ static int obv_step(void *body, uint64_t n, const double *in, double *out)
     return 1;
 }
 
-const fs_ind_impl fs_ind_obv_impl = {"obv", 2, obv_lookback, obv_size, obv_init, obv_step};
+IND_DEFINE_RUN(obv_step, 2)
+
+const fs_ind_impl fs_ind_obv_impl = {"obv", 2, obv_lookback, obv_size, obv_init, obv_step,
+                                obv_step_run};
 
 /* ---- windowed sums shared by vwap and volume_ratio ----
  * ring holds (pv, v) pairs; pv is unused (0) for volume_ratio. */
@@ -142,6 +145,12 @@ static int volume_ratio_step(void *body, uint64_t n, const double *in, double *o
     return 1;
 }
 
-const fs_ind_impl fs_ind_vwap_impl = {"vwap", 4, vsum_lookback, vsum_size, vsum_init, vwap_step};
+IND_DEFINE_RUN(vwap_step, 4)
+
+const fs_ind_impl fs_ind_vwap_impl = {"vwap", 4, vsum_lookback, vsum_size, vsum_init, vwap_step,
+                                vwap_step_run};
+IND_DEFINE_RUN(volume_ratio_step, 1)
+
 const fs_ind_impl fs_ind_volume_ratio_impl = {"volume_ratio", 1, vsum_lookback, vsum_size,
-                                              vsum_init, volume_ratio_step};
+                                              vsum_init, volume_ratio_step,
+                                volume_ratio_step_run};

@@ -158,17 +158,7 @@ void fs_ind_step(fs_ind_state *st, const double *in, double *out)
 void fs_ind_run(fs_ind_state *st, const double *const *in, size_t n, double *const *out)
 {
     const fs_ind_impl *im = impls[st->impl_index];
-    int n_in = im->n_in;
-    int n_out = fs_indicator_at(st->spec_index)->n_outputs;
-    double row_in[FS_IND_MAX_STEP_INPUTS];
-    double row_out[FS_IND_MAX_OUTPUTS];
-    for (size_t r = 0; r < n; r++) {
-        for (int i = 0; i < n_in; i++)
-            row_in[i] = in[i][r];
-        fs_ind_step(st, row_in, row_out);
-        for (int k = 0; k < n_out; k++)
-            out[k][r] = row_out[k];
-    }
+    im->run(st + 1, &st->rows, in, n, out, fs_indicator_at(st->spec_index)->n_outputs);
 }
 
 const fs_indicator_spec *fs_ind_state_spec(const fs_ind_state *st)
