@@ -16,6 +16,7 @@
 #include "codec/deltadelta.h"
 #include "codec/bitpack.h"
 #include "codec/gorilla.h"
+#include "core/crc32c.h"
 
 #include <unistd.h>
 
@@ -579,19 +580,181 @@ TEST(test_newer_version)
         return;
     char path[600];
     snprintf(path, sizeof path, "%s/v2.chunk", dir);
-    orig[8] = 2; /* u32 version, little-endian, right after the magic */
+    orig[8] = FS_CHUNK_VERSION + 1; /* u32 version, little-endian, right after the magic */
     CHECK_INT(write_bytes(path, orig, len), 0);
     fs_chunk *c = NULL;
     fs_strbuf err = {0};
     CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_VERSION);
     CHECK(c == NULL);
-    CHECK_CONTAINS(fs_sb_str(&err), "version 2 is newer");
+    char want[64];
+    snprintf(want, sizeof want, "version %d is newer", FS_CHUNK_VERSION + 1);
+    CHECK_CONTAINS(fs_sb_str(&err), want);
     CHECK_CONTAINS(fs_sb_str(&err), path);
     orig[8] = 0;
     orig[11] = 1; /* 2^24 */
     CHECK_INT(write_bytes(path, orig, len), 0);
     CHECK_INT(fs_chunk_open(path, &c, &err), FS_E_VERSION);
     free(orig);
+    fs_sb_free(&err);
+}
+
+/* Sets the format version of the chunk file image buf and rewrites its
+ * header CRC (layout at the top of src/storage/chunk.c). */
+static void set_version(char *buf, uint32_t version)
+{
+    uint8_t *p = (uint8_t *)buf;
+    for (int i = 0; i < 4; i++)
+        p[8 + i] = (uint8_t)(version >> (8 * i));
+    size_t pos = 12;
+    uint64_t v = 0;
+    int sh = 0;
+#define VARINT()                                                                                   \
+    do {                                                                                           \
+        v = 0, sh = 0;                                                                             \
+        while (p[pos] & 0x80)                                                                      \
+            v |= (uint64_t)(p[pos++] & 0x7f) << sh, sh += 7;                                       \
+        v |= (uint64_t)p[pos++] << sh;                                                             \
+    } while (0)
+    VARINT(); /* table name */
+    pos += v + 5 * 8;
+    VARINT(); /* columns */
+    for (uint64_t c = 0, nc = v; c < nc; c++) {
+        VARINT();
+        pos += v + 1;
+    }
+#undef VARINT
+    uint32_t crc = fs_crc32c(0, p, pos);
+    for (int i = 0; i < 4; i++)
+        p[pos + i] = (uint8_t)(crc >> (8 * i));
+}
+
+/* Float columns whose low mantissa bits are noise (as computed features
+ * are) go out as BYTEXOR blocks: they read back bit for bit, every flipped
+ * bit and every truncation is caught, and a file that says it is format
+ * version 1 (which had no such codec) is refused when the block is read. */
+TEST(test_bytexor_blocks)
+{
+    static const fs_colspec cols[] = {{"noisy", FS_VT_FLOAT64}, {"steady", FS_VT_FLOAT64}};
+    fs_batch b;
+    CHECK_INT(fs_batch_init(&b, cols, 2), FS_OK);
+    rng_state = 4242;
+    for (int e = 0; e < 3; e++) {
+        char key[16];
+        int kl = snprintf(key, sizeof key, "E%d:1m", e);
+        double ema = 100;
+        for (int i = 0; i < 400; i++) {
+            long r = fs_batch_add_row(&b, key, (size_t)kl, BASE + (int64_t)(i + 1) * MINUTE);
+            b.seq[r] = 1;
+            ema += ((double)(rnd() % 1000) / 7.0 - ema) * (2.0 / 21);
+            if (i % 50 != 7) /* a few nulls */
+                fs_batch_set_f64(&b, 0, (size_t)r, ema);
+            fs_batch_set_f64(&b, 1, (size_t)r, (double)(i / 100) / 3.0);
+        }
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/bytexor.chunk", dir);
+    fs_chunk_meta m = {"view:t", BASE, BASE + DAY, 1};
+    CHECK_INT(fs_chunk_write(path, &b, &m, NULL), FS_OK);
+    fs_chunk *c = NULL;
+    CHECK_INT(fs_chunk_open(path, &c, NULL), FS_OK);
+    fs_batch out;
+    CHECK_INT(init_like(&out, c), 0);
+    CHECK_INT(fs_chunk_read_all(c, &out, NULL), FS_OK);
+    CHECK_INT(out.n, b.n);
+    size_t differ = 0;
+    for (size_t r = 0; r < b.n && r < out.n; r++)
+        differ += rows_differ(&b, r, &out, r) != 0;
+    CHECK_INT(differ, 0);
+    fs_batch_free(&out);
+    fs_chunk_close(c);
+
+    size_t len = 0;
+    char *orig = read_bytes(path, &len);
+    CHECK(orig != NULL);
+    if (!orig) {
+        fs_batch_free(&b);
+        return;
+    }
+    /* the codec byte 7 is in the file: a block header begins with it */
+    CHECK(memchr(orig, 7, len) != NULL);
+    char dpath[600];
+    snprintf(dpath, sizeof dpath, "%s/bytexor-damaged.chunk", dir);
+    size_t undetected = 0, kept = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t mask = (uint8_t)(1u << (i % 8));
+        orig[i] ^= (char)mask;
+        write_bytes(dpath, orig, len);
+        orig[i] ^= (char)mask;
+        undetected += open_and_read(dpath, NULL) == FS_OK;
+    }
+    for (size_t n = 0; n < len; n += 13) {
+        write_bytes(dpath, orig, n);
+        kept += open_and_read(dpath, NULL) != FS_E_CORRUPT;
+    }
+    CHECK_INT(undetected, 0);
+    CHECK_INT(kept, 0);
+
+    set_version(orig, 1);
+    write_bytes(dpath, orig, len);
+    fs_strbuf err = {0};
+    CHECK_INT(open_and_read(dpath, &err), FS_E_CORRUPT);
+    CHECK_CONTAINS(fs_sb_str(&err), "noisy");
+    fs_sb_free(&err);
+    set_version(orig, FS_CHUNK_VERSION); /* the same bytes as written */
+    write_bytes(dpath, orig, len);
+    CHECK_INT(open_and_read(dpath, NULL), FS_OK);
+    free(orig);
+    fs_batch_free(&b);
+}
+
+/* A file of format version 1, written by fstore before BYTEXOR existed
+ * (tests/data/chunk_v1/: `fstore ingest` of candles.csv, then `fstore
+ * compact`; its vwap column, with 17 significant digits, is in GORILLA
+ * blocks), still reads, value for value as the CSV has them. */
+TEST(test_reads_version_1)
+{
+    fs_chunk *c = NULL;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_chunk_open("tests/data/chunk_v1/candles-v1.chunk", &c, &err), FS_OK);
+    if (!c) {
+        fprintf(stderr, "  %s\n", fs_sb_str(&err));
+        fs_sb_free(&err);
+        return;
+    }
+    fs_batch out;
+    CHECK_INT(init_like(&out, c), 0);
+    CHECK_INT(fs_chunk_read_all(c, &out, &err), FS_OK);
+    CHECK_INT(out.n, 400);
+    FILE *f = fopen("tests/data/chunk_v1/candles.csv", "r");
+    CHECK(f != NULL);
+    char line[512];
+    static const char *const names[] = {"o", "h", "l", "c", "v", "vwap"};
+    int cols[6];
+    for (int k = 0; k < 6; k++)
+        CHECK((cols[k] = fs_batch_col(&out, names[k])) >= 0);
+    size_t r = 0, differ = 0;
+    if (f && fgets(line, sizeof line, f)) /* the header */
+        while (r < out.n && fgets(line, sizeof line, f)) {
+            char *p = line, *field[9];
+            for (int k = 0; k < 9; k++)
+                field[k] = strsep(&p, ",\n");
+            char key[64];
+            snprintf(key, sizeof key, "%s:%s", field[0], field[1]);
+            if (strlen(key) != out.entity_len[r] || memcmp(key, out.entity[r], out.entity_len[r]) != 0)
+                differ++;
+            for (int k = 0; k < 6; k++) {
+                double want = strtod(field[3 + k], NULL), got = out.cols[cols[k]].f64[r];
+                if (cols[k] < 0 || !out.cols[cols[k]].valid[r] || memcmp(&want, &got, 8) != 0)
+                    differ++;
+            }
+            r++;
+        }
+    if (f)
+        fclose(f);
+    CHECK_INT(r, 400);
+    CHECK_INT(differ, 0);
+    fs_batch_free(&out);
+    fs_chunk_close(c);
     fs_sb_free(&err);
 }
 
@@ -785,6 +948,8 @@ int main(void)
     RUN(test_flipped_data_byte);
     RUN(test_flipped_header_and_footer);
     RUN(test_newer_version);
+    RUN(test_bytexor_blocks);
+    RUN(test_reads_version_1);
     RUN(test_truncated);
     RUN(test_every_byte_flipped);
     RUN(test_codec_sizes_match_encoders);

@@ -1,4 +1,5 @@
-/* Tests for the float codecs: src/codec/gorilla.c (XOR, any bit pattern) and
+/* Tests for the float codecs: src/codec/gorilla.c (XOR, any bit pattern),
+ * src/codec/bytexor.c (byte-aligned XOR, any bit pattern) and
  * src/codec/decimal.c (decimal scaling + delta + frame-of-reference packing).
  *
  * Data come from fixed-seed splitmix64 generators, so every run checks the
@@ -9,6 +10,7 @@
 #include "test.h"
 
 #include "codec/buf.h"
+#include "codec/bytexor.h"
 #include "codec/decimal.h"
 #include "codec/gorilla.h"
 #include "fstore.h"
@@ -48,6 +50,9 @@ typedef struct {
 
 static const codec GORILLA = {"gorilla", fs_gorilla_encode, fs_gorilla_decode};
 static const codec DECIMAL = {"decimal", fs_decimal_encode, fs_decimal_decode};
+static const codec BYTEXOR = {"bytexor", fs_bytexor_encode, fs_bytexor_decode};
+static const codec *const ALL[] = {&GORILLA, &DECIMAL, &BYTEXOR};
+#define NCODECS (sizeof ALL / sizeof ALL[0])
 
 enum shape { RANDOM_BITS, CONSTANT, MONOTONE, WALK2, QTY8, INTEGERS, SPECIALS, NSHAPES };
 static const char *const shape_names[NSHAPES] = {
@@ -159,6 +164,21 @@ TEST(gorilla_round_trips_every_shape)
         }
 }
 
+/* Round trips, and fs_bytexor_size is the encoder's exact length. */
+TEST(bytexor_round_trips_every_shape)
+{
+    for (int s = 0; s < NSHAPES; s++)
+        for (size_t i = 0; i < NSIZES; i++) {
+            size_t n = sizes[i];
+            double *v = malloc((n ? n : 1) * sizeof *v);
+            gen((enum shape)s, v, n);
+            int rc;
+            long len = round_trip(&BYTEXOR, v, n, &rc);
+            CHECK_INT(len, (long)fs_bytexor_size(v, n));
+            free(v);
+        }
+}
+
 TEST(decimal_round_trips_decimal_shapes)
 {
     static const enum shape ok[] = {CONSTANT, MONOTONE, WALK2, QTY8, INTEGERS};
@@ -242,6 +262,8 @@ TEST(codecs_concatenate)
     CHECK_INT(fs_gorilla_encode(b, 300, &w), FS_OK);
     CHECK_INT(fs_decimal_encode(a, 300, &w), FS_OK);
     CHECK_INT(fs_gorilla_encode(a, 300, &w), FS_OK);
+    CHECK_INT(fs_bytexor_encode(b, 299, &w), FS_OK);
+    CHECK_INT(fs_decimal_encode(a, 300, &w), FS_OK);
     fs_rbuf r;
     fs_rbuf_init(&r, w.data, w.len);
     CHECK_INT(fs_gorilla_decode(&r, 300, ob), FS_OK);
@@ -250,6 +272,12 @@ TEST(codecs_concatenate)
     CHECK(memcmp(oa, a, sizeof a) == 0);
     memset(oa, 0, sizeof oa);
     CHECK_INT(fs_gorilla_decode(&r, 300, oa), FS_OK);
+    CHECK(memcmp(oa, a, sizeof a) == 0);
+    memset(ob, 0, sizeof ob);
+    CHECK_INT(fs_bytexor_decode(&r, 299, ob), FS_OK);
+    CHECK(memcmp(ob, b, 299 * sizeof *b) == 0);
+    memset(oa, 0, sizeof oa);
+    CHECK_INT(fs_decimal_decode(&r, 300, oa), FS_OK);
     CHECK(memcmp(oa, a, sizeof a) == 0);
     CHECK_INT(r.pos, w.len);
     fs_wbuf_free(&w);
@@ -290,6 +318,11 @@ TEST(golden_sizes)
     CHECK_INT(encoded_size(&GORILLA, WALK2, 1000), 5290);
     CHECK_INT(encoded_size(&GORILLA, INTEGERS, 1000), 4240);
     CHECK_INT(encoded_size(&GORILLA, SPECIALS, 1000), 6921);
+    CHECK_INT(encoded_size(&BYTEXOR, CONSTANT, 1), 8);
+    CHECK_INT(encoded_size(&BYTEXOR, CONSTANT, 129), 72); /* 8 + 64 nibble bytes */
+    CHECK_INT(encoded_size(&BYTEXOR, CONSTANT, 130), 73); /* one unused nibble */
+    CHECK_INT(encoded_size(&BYTEXOR, WALK2, 1000), 5567);
+    CHECK_INT(encoded_size(&BYTEXOR, SPECIALS, 1000), 7752);
     CHECK_INT(encoded_size(&DECIMAL, CONSTANT, 1), 5);    /* e, svarint 4325137 (4 bytes) */
     CHECK_INT(encoded_size(&DECIMAL, CONSTANT, 129), 7);  /* + min 0, width 0 */
     CHECK_INT(encoded_size(&DECIMAL, MONOTONE, 129), 6);  /* e, 10000 (3 bytes), min 1, width 0 */
@@ -339,8 +372,8 @@ TEST(every_truncation_is_corrupt)
     double v[300], out[300];
     for (int s = 0; s < NSHAPES; s++)
         for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
-            for (int ci = 0; ci < 2; ci++) {
-                const codec *c = ci ? &DECIMAL : &GORILLA;
+            for (size_t ci = 0; ci < NCODECS; ci++) {
+                const codec *c = ALL[ci];
                 size_t n = ns[i];
                 gen((enum shape)s, v, n);
                 fs_wbuf w = {0};
@@ -394,6 +427,23 @@ TEST(handmade_corruptions)
     CHECK_INT(decode_bytes(&GORILLA, wide, sizeof wide, 2, out), FS_E_CORRUPT);
     wide[9] = 0; /* len 1: lead 63 + 1 = 64, valid (its one bit is 0) */
     CHECK_INT(decode_bytes(&GORILLA, wide, sizeof wide, 2, out), FS_OK);
+
+    /* bytexor: value 0, then nibble 8 (x == 0) for values 1 and 2: 0.0 x 3 */
+    uint8_t bx[9 + 8] = {0};
+    bx[8] = 0x88;
+    CHECK_INT(decode_bytes(&BYTEXOR, bx, 9, 3, out), FS_OK);
+    CHECK(out[2] == 0.0);
+    bx[8] = 0x89; /* nibble 9: no such count of zero bytes */
+    CHECK_INT(decode_bytes(&BYTEXOR, bx, 9, 3, out), FS_E_CORRUPT);
+    bx[8] = 0x88; /* two values, so the high nibble is unused and must be 0 */
+    CHECK_INT(decode_bytes(&BYTEXOR, bx, 9, 2, out), FS_E_CORRUPT);
+    bx[8] = 0x07; /* nibble 7: one byte of x follows, 0x2a */
+    bx[9] = 0x2a;
+    CHECK_INT(decode_bytes(&BYTEXOR, bx, 10, 2, out), FS_OK);
+    uint64_t u;
+    memcpy(&u, &out[1], 8);
+    CHECK_INT(u, 0x2a);
+    CHECK_INT(decode_bytes(&BYTEXOR, bx, 9, 2, out), FS_E_CORRUPT); /* the byte is missing */
 }
 
 /* Random garbage and mutated valid encodings: FS_OK or FS_E_CORRUPT only, no
@@ -409,8 +459,8 @@ TEST(garbage_never_crashes)
         for (size_t i = 0; i < len; i++)
             bytes[i] = (uint8_t)rng();
         size_t n = (size_t)(rng() % 300);
-        for (int ci = 0; ci < 2; ci++) {
-            const codec *c = ci ? &DECIMAL : &GORILLA;
+        for (size_t ci = 0; ci < NCODECS; ci++) {
+            const codec *c = ALL[ci];
             int rc = decode_bytes(c, bytes, len, n, out);
             CHECK(rc == FS_OK || rc == FS_E_CORRUPT);
             ok += rc == FS_OK;
@@ -422,7 +472,7 @@ TEST(garbage_never_crashes)
     for (int t = 0; t < 2000; t++) {
         enum shape s = (enum shape)(t % NSHAPES);
         gen(s, v, 300);
-        const codec *c = (t / NSHAPES) % 2 ? &DECIMAL : &GORILLA;
+        const codec *c = ALL[(size_t)(t / NSHAPES) % NCODECS];
         fs_wbuf w = {0};
         if (c->enc(v, 300, &w) == FS_OK && w.len) {
             rng_state = 99999 + (uint64_t)t;
@@ -444,6 +494,7 @@ TEST(garbage_never_crashes)
 int main(void)
 {
     RUN(gorilla_round_trips_every_shape);
+    RUN(bytexor_round_trips_every_shape);
     RUN(decimal_round_trips_decimal_shapes);
     RUN(decimal_refuses_what_it_cannot_represent);
     RUN(decimal_picks_smallest_exponent);

@@ -1,4 +1,4 @@
-/* Immutable columnar chunk files, format version 1 (see chunk.h for the
+/* Immutable columnar chunk files, format version 2 (see chunk.h for the
  * contract).
  *
  * Why this shape. A chunk holds the rows of one table for one event_ts
@@ -18,7 +18,8 @@
  *
  *   header
  *     8        magic "FSCHUNK1"
- *     u32      format version (1); a reader refuses a larger one (FS_E_VERSION)
+ *     u32      format version (2; version 1 is the same without codec 7);
+ *              a reader refuses a larger one (FS_E_VERSION)
  *     varint   table name length, then the bytes
  *     u64      start   \ event_ts range [start, end) (int64 as two's complement)
  *     u64      end     /
@@ -45,7 +46,7 @@
  *   block
  *     u8       codec: 1 DOD (deltadelta.c), 2 FOR (bitpack.c), 3 DECIMAL
  *              (decimal.c), 4 GORILLA (gorilla.c), 5 DICT (dict.c), 6 BOOL
- *              (bitpack.c)
+ *              (bitpack.c), 7 BYTEXOR (bytexor.c; format version 2 on)
  *     u8       flags: 1 int64 min/max follow, 2 float64 min/max follow,
  *              4 a validity bitmap block follows this block
  *     varint   value count (must equal the segment's n)
@@ -59,8 +60,10 @@
  *              they cost nothing in delta, delta-of-delta, XOR and dictionary
  *              codecs; the reader returns them as nulls with zero values.
  *     The codec is chosen per block by encoding every candidate and keeping
- *     the smallest (ties: the first): float64 DECIMAL then GORILLA (DECIMAL
- *     refuses values without a short exact decimal form), int64 FOR then
+ *     the smallest (ties: the first): float64 DECIMAL, then BYTEXOR or
+ *     GORILLA (DECIMAL refuses values without a short exact decimal form;
+ *     GORILLA is only weighed when BYTEXOR takes at most 6 bytes a value,
+ *     see pick_f64), int64 FOR then
  *     DOD, timestamps and event_ts DOD then FOR, seq FOR then DOD, strings
  *     DICT, bools BOOL.
  *
@@ -101,6 +104,7 @@
 #include "codec/decimal.h"
 #include "codec/deltadelta.h"
 #include "codec/dict.h"
+#include "codec/bytexor.h"
 #include "codec/gorilla.h"
 #include "core/arena.h"
 #include "core/crc32c.h"
@@ -122,7 +126,7 @@
 #define MAGIC_LEN 8
 #define TRAILER_LEN 20 /* u32 crc, u64 footer offset, magic */
 
-enum { C_DOD = 1, C_FOR = 2, C_DECIMAL = 3, C_GORILLA = 4, C_DICT = 5, C_BOOL = 6 };
+enum { C_DOD = 1, C_FOR = 2, C_DECIMAL = 3, C_GORILLA = 4, C_DICT = 5, C_BOOL = 6, C_BYTEXOR = 7 };
 enum { F_MINMAX_I64 = 1, F_MINMAX_F64 = 2, F_VALIDITY = 4, F_KNOWN = 7 };
 
 /* ------------------------------------------------------------------ */
@@ -298,28 +302,39 @@ static int pick_i64(const int64_t *v, size_t n, int dod_first, fs_wbuf *enc, uin
     return rc;
 }
 
-/* Encodes doubles with DECIMAL when it applies and is not larger than
- * GORILLA, else with GORILLA. */
-/* Encodes v as DECIMAL (into alt) or GORILLA (into enc), whichever is
- * smaller; *best is the buffer that won. */
+/* Encodes v as DECIMAL (into alt) or as an XOR codec (into enc), whichever
+ * is smaller; *best is the buffer that won. The XOR codec is BYTEXOR, or
+ * GORILLA when it is smaller: its exact size is worked out only when BYTEXOR
+ * takes at most 6 bytes a value, since above that (noise in every low
+ * mantissa bit, as in most computed features) Gorilla saves a few percent
+ * at most and costs several times as much to write and to read. */
 static int pick_f64(const double *v, size_t n, fs_wbuf *enc, fs_wbuf *alt, fs_wbuf **best,
                     uint8_t *codec)
 {
+    size_t xsize = fs_bytexor_size(v, n);
+    uint8_t xcodec = C_BYTEXOR;
+    if (xsize <= 6 * n) {
+        size_t g = fs_chunk_gorilla_size(v, n);
+        if (g < xsize) {
+            xsize = g;
+            xcodec = C_GORILLA;
+        }
+    }
     int rd = fs_decimal_encode(v, n, reuse(alt));
     if (rd != FS_OK && rd != FS_E_INVAL)
         return rd;
     if (rd == FS_OK && (rd = fs_wbuf_status(alt)) != FS_OK)
         return rd;
-    if (rd == FS_OK && alt->len <= fs_chunk_gorilla_size(v, n)) {
+    if (rd == FS_OK && alt->len <= xsize) {
         *best = alt;
         *codec = C_DECIMAL;
         return FS_OK;
     }
-    int rc = fs_gorilla_encode(v, n, reuse(enc));
+    int rc = xcodec == C_GORILLA ? fs_gorilla_encode(v, n, reuse(enc)) : fs_bytexor_encode(v, n, reuse(enc));
     if (rc == FS_OK)
         rc = fs_wbuf_status(enc);
     *best = enc;
-    *codec = C_GORILLA;
+    *codec = xcodec;
     return rc;
 }
 
@@ -777,6 +792,7 @@ struct fs_chunk {
     size_t size;
     fs_arena arena; /* table name, column names, entity keys */
     fs_chunk_meta meta;
+    uint32_t version; /* of the format: which codecs its blocks may use */
     uint64_t rows, raw_bytes;
     size_t ncols;
     fs_colspec *cols;
@@ -816,6 +832,7 @@ static int parse_header(fs_chunk *c, size_t *hdr_end, fs_strbuf *err)
     }
     if (version == 0)
         return corrupt(err, c->path, "format version 0");
+    c->version = version;
     uint64_t tlen, start, end, ncols;
     const uint8_t *table = get_str(&r, &tlen);
     if (!table || fs_rbuf_u64(&r, &start) || fs_rbuf_u64(&r, &end) ||
@@ -1115,12 +1132,13 @@ bad:
     return FS_E_CORRUPT;
 }
 
-static int codec_fits(uint8_t codec, fs_vtype t)
+static int codec_fits(uint8_t codec, fs_vtype t, uint32_t version)
 {
     switch (t) {
     case FS_VT_INT64:
     case FS_VT_TIMESTAMP: return codec == C_DOD || codec == C_FOR;
-    case FS_VT_FLOAT64: return codec == C_DECIMAL || codec == C_GORILLA;
+    case FS_VT_FLOAT64:
+        return codec == C_DECIMAL || codec == C_GORILLA || (codec == C_BYTEXOR && version >= 2);
     case FS_VT_STRING: return codec == C_DICT;
     case FS_VT_BOOL: return codec == C_BOOL;
     }
@@ -1250,7 +1268,7 @@ static int read_entity(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_s
                                                                       : 0;
             fs_rbuf vr;
             fs_rbuf_init(&vr, b->p, b->len);
-            ok = codec_fits(b->codec, t) && !(b->flags & ~(want | F_VALIDITY));
+            ok = codec_fits(b->codec, t, c->version) && !(b->flags & ~(want | F_VALIDITY));
             if (ok) {
                 switch (t) {
                 case FS_VT_INT64:
@@ -1262,6 +1280,8 @@ static int read_entity(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_s
                     d->f64 = oc->f64 + n0;
                     if (b->codec == C_DECIMAL)
                         ok = fs_decimal_decode(&vr, (size_t)n, d->f64) == FS_OK;
+                    else if (b->codec == C_BYTEXOR)
+                        ok = fs_bytexor_decode(&vr, (size_t)n, d->f64) == FS_OK;
                     else
                         ok = fs_gorilla_decode(&vr, (size_t)n, d->f64) == FS_OK;
                     ok = ok && !vr.corrupt && vr.pos == vr.len;

@@ -31,7 +31,7 @@
 
 /* Format version written by this build; files with a larger one are refused
  * with FS_E_VERSION. */
-#define FS_CHUNK_VERSION 1
+#define FS_CHUNK_VERSION 2
 
 /* What a chunk holds, besides its rows. */
 typedef struct {
