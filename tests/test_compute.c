@@ -101,11 +101,11 @@ static void ingest(fs_store *s, const char *dir, int from, int to, int bump_row,
 
 /* The latest version of every row of view `tech` for an entity, as JSON rows
  * [event_ts, seq, features...], one per event_ts. */
-static json_t *view_rows(fs_store *s, const char *entity)
+static json_t *view_rows_in(fs_store *s, const char *entity, int64_t from, int64_t to)
 {
     char *text = NULL;
-    CHECK_INT(fs_history_json(s, "tech", entity, INT64_MIN, INT64_MAX, 0, NULL, 0,
-                              FS_KNOWN_ALL_COMMITS, &text), FS_OK);
+    CHECK_INT(fs_history_json(s, "tech", entity, from, to, 0, NULL, 0, FS_KNOWN_ALL_COMMITS, &text),
+              FS_OK);
     json_t *o = json_loads(text ? text : "{}", 0, NULL);
     fs_free(text);
     json_t *rows = json_object_get(o, "rows"), *out = json_array();
@@ -118,6 +118,11 @@ static json_t *view_rows(fs_store *s, const char *entity)
     }
     json_decref(o);
     return out;
+}
+
+static json_t *view_rows(fs_store *s, const char *entity)
+{
+    return view_rows_in(s, entity, INT64_MIN, INT64_MAX);
 }
 
 static int column_of(fs_store *s, const char *name)
@@ -258,6 +263,123 @@ TEST(incremental_equals_full)
     rm_rf(d2);
     free(d1);
     free(d2);
+}
+
+/* 1-minute candles [from, to) of the three symbols, a random walk computed
+ * incrementally (price() is quadratic: fine for 600 rows, not for 88,000). */
+static void write_minutes_csv(const char *path, int from, int to)
+{
+    FILE *f = fopen(path, "w");
+    fprintf(f, "symbol,tf,ts,o,h,l,c,v\n");
+    for (int s = 0; s < 3; s++) {
+        double p = 100.0 + 10 * s;
+        uint64_t x = 88172645463325252ULL + (uint64_t)s * 7919;
+        for (int i = 0; i < to; i++) {
+            double o = p;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            p *= 1.0 + ((double)(x % 2001) - 1000.0) / 100000.0;
+            if (i >= from)
+                fprintf(f, "%s,1m,%lld,%.17g,%.17g,%.17g,%.17g,%d\n", SYMS[s],
+                        (long long)(T0 + (int64_t)i * 60), o, (p > o ? p : o) * 1.001,
+                        (p < o ? p : o) * 0.999, p, 10 + i % 7);
+        }
+    }
+    fclose(f);
+}
+
+/* Rows of the commits to `table`, by fs_log_json. */
+static long logged_rows(fs_store *s, const char *table)
+{
+    char *text = NULL;
+    CHECK_INT(fs_log_json(s, &text), FS_OK);
+    json_t *o = json_loads(text ? text : "{}", 0, NULL), *c;
+    fs_free(text);
+    long rows = 0;
+    size_t i;
+    json_array_foreach(json_object_get(o, "commits"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "table")), table) == 0)
+            rows += (long)json_integer_value(json_object_get(c, "rows"));
+    json_decref(o);
+    return rows;
+}
+
+/* A job of at least 2^18 rows streams them to chunk files, each worker in
+ * parts (compute_view.c): the stored rows equal, bit for bit, those of a
+ * store that computed the first 1,000 candles through the log and the rest
+ * in one streamed part per worker, whatever the number of parts (parts end
+ * between entities once they hold 64 KiB here: one part per entity, on two
+ * workers) or of workers. */
+TEST(streamed_parts_equal_logged_rows)
+{
+    enum { MINUTES = 88000 }; /* 3 x 88,000 rows: over the streaming threshold */
+    char *dirs[3];
+    fs_store *st[3];
+    for (int k = 0; k < 3; k++) {
+        st[k] = make_store(&dirs[k], 20, 0);
+        char path[512];
+        snprintf(path, sizeof path, "%s/in.csv", dirs[k]);
+        write_minutes_csv(path, 0, k == 0 ? 1000 : MINUTES);
+        fs_ingest_result ir;
+        CHECK_INT(fs_ingest_file(st[k], "candles", path, NULL, &ir), FS_OK);
+    }
+    fs_compute_result r;
+    fs_compute_opts o1 = {.jobs = 1}, o2 = {.jobs = 2};
+    CHECK_INT(fs_compute(st[0], &o1, &r), FS_OK); /* 3,000 rows: through the log */
+    char path[512];
+    snprintf(path, sizeof path, "%s/in.csv", dirs[0]);
+    write_minutes_csv(path, 1000, MINUTES);
+    fs_ingest_result ir;
+    CHECK_INT(fs_ingest_file(st[0], "candles", path, NULL, &ir), FS_OK);
+    CHECK_INT(fs_compute(st[0], &o2, &r), FS_OK);
+    CHECK_INT(r.rows, 3 * (MINUTES - 1000));
+    setenv("FSTORE_COMPUTE_PART_BYTES", "65536", 1);
+    CHECK_INT(fs_compute(st[1], &o2, &r), FS_OK);
+    unsetenv("FSTORE_COMPUTE_PART_BYTES");
+    CHECK_INT(r.rows, 3 * MINUTES);
+    CHECK_INT(fs_compute(st[2], &o1, &r), FS_OK);
+    /* Every row the commits hold, by the log. */
+    for (int k = 1; k < 3; k++)
+        CHECK_INT(logged_rows(st[k], "view:tech"), 3 * MINUTES);
+    CHECK_INT(logged_rows(st[0], "view:tech"), 3 * MINUTES);
+    /* Every row of BBB; of the others, windows of 3,000 minutes: the start
+     * (the log's rows in st[0]), across the log/stream border, the middle
+     * and the end (the first row closes at T0 + 1 min). */
+    static const int windows[] = {1, 500, 40000, MINUTES - 3000};
+    for (int k = 0; k < 3 * 4; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s:1m", SYMS[k / 4]);
+        int whole = k / 4 == 1;
+        if (whole && k % 4)
+            continue;
+        int64_t from = (T0 + (int64_t)(whole ? 0 : windows[k % 4]) * 60) * 1000000000LL,
+                to = whole ? INT64_MAX : from + (int64_t)3000 * 60 * 1000000000LL;
+        size_t want = whole ? MINUTES : 3000;
+        json_t *a = view_rows_in(st[0], key, from, to), *b = view_rows_in(st[1], key, from, to),
+               *c = view_rows_in(st[2], key, from, to);
+        CHECK_INT(json_array_size(a), want);
+        CHECK_INT(json_array_size(b), want);
+        CHECK_INT(json_array_size(c), want);
+        size_t diff = 0;
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            json_t *ra = json_array_get(a, i), *rb = json_array_get(b, i), *rc = json_array_get(c, i);
+            diff += !json_equal(json_array_get(ra, 0), json_array_get(rb, 0)) ||
+                    !json_equal(json_array_get(ra, 0), json_array_get(rc, 0));
+            for (size_t col = 2; col < json_array_size(ra); col++) /* all but seq */
+                diff += !json_equal(json_array_get(ra, col), json_array_get(rb, col)) ||
+                        !json_equal(json_array_get(ra, col), json_array_get(rc, col));
+        }
+        CHECK_INT(diff, 0);
+        json_decref(a);
+        json_decref(b);
+        json_decref(c);
+    }
+    for (int k = 0; k < 3; k++) {
+        fs_close(st[k]);
+        rm_rf(dirs[k]);
+        free(dirs[k]);
+    }
 }
 
 /* A correction of an already computed candle recomputes that entity; a
@@ -435,6 +557,7 @@ int main(void)
     RUN(confidence_is_the_minimum_of_the_inputs);
     RUN(compute_matches_indicator_modules);
     RUN(incremental_equals_full);
+    RUN(streamed_parts_equal_logged_rows);
     RUN(corrections_and_definition_changes);
     RUN(failing_view_leaves_others_and_jobs_record_it);
     TEST_EXIT();

@@ -30,9 +30,12 @@
 #include <unistd.h>
 
 enum { BLOCK_ROWS = 4096, MAX_SOURCE_COLUMNS = 64 };
-/* Jobs expected to write at least this many rows stream them in parts of
- * STREAM_PART_ROWS; smaller ones commit through the write-ahead log. */
-enum { STREAM_MIN_ROWS = 1 << 18, STREAM_PART_ROWS = 1 << 19 };
+/* Jobs expected to write at least this many rows stream them to chunk
+ * files, each worker in parts of about STREAM_PART_BYTES of encoded chunks
+ * (a part's files are written as its rows come, so the size bounds the
+ * files, not memory); smaller ones commit through the write-ahead log. */
+enum { STREAM_MIN_ROWS = 1 << 18 };
+#define STREAM_PART_BYTES ((size_t)1 << 30)
 
 /* One entity's source series, one row per event_ts. */
 typedef struct {
@@ -47,6 +50,10 @@ typedef struct view_job view_job;
 typedef struct {
     view_job *vj;
     fs_batch out; /* rows computed by this worker */
+    /* A streamed job: the part this worker writes, and how many rows of
+     * `out` (the current entity's) it has been handed. */
+    fs_engine_part *part;
+    size_t handed;
     void *scratch;
     unsigned char *state;
     double *in_buf, *out_buf; /* BLOCK_ROWS per input / output */
@@ -88,6 +95,7 @@ struct view_job {
      * committed once at the end (engine.h "Streamed commit"): memory stays
      * bounded and the rows are not written twice (log, then chunks). */
     fs_engine_stream *stream;
+    size_t part_bytes; /* STREAM_PART_BYTES, or FSTORE_COMPUTE_PART_BYTES (the tests' knob) */
     uint64_t entities_done, rows_done; /* under mu */
 };
 
@@ -221,6 +229,39 @@ static void reference_key(const char *key, const char *ref, char *out, size_t sz
 {
     const char *rest = strchr(key, ':');
     snprintf(out, sz, "%s%s", ref, rest ? rest : "");
+}
+
+/* Hands the rows of `out` not yet handed to the worker's part: all of them
+ * when the entity is done (`all`), else those of the chunks the entity has
+ * left behind (a chunk's rows of one entity go in one call). They are then
+ * encoded while still in cache, instead of the whole batch being gathered
+ * back from memory later. */
+static int hand_rows(worker *w, int all)
+{
+    fs_batch *ob = &w->out;
+    size_t cut = ob->n;
+    if (!all && cut > w->handed) { /* back to the first row of the last chunk */
+        int64_t last = fs_engine_stream_chunk_start(w->vj->stream, ob->event_ts[ob->n - 1]);
+        size_t lo = w->handed, hi = ob->n;
+        while (lo < hi) { /* the entity's rows ascend in event_ts */
+            size_t mid = lo + (hi - lo) / 2;
+            if (ob->event_ts[mid] < last)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        cut = lo;
+    }
+    if (cut <= w->handed)
+        return FS_OK;
+    fs_strbuf perr = {0};
+    int rc = fs_engine_part_add(w->part, ob, w->handed, cut - w->handed, &perr);
+    if (rc != FS_OK)
+        snprintf(w->err, sizeof w->err, "entity %.*s: writing computed rows: %s",
+                 (int)ob->entity_len[w->handed], ob->entity[w->handed], fs_sb_str(&perr));
+    fs_sb_free(&perr);
+    w->handed = cut;
+    return rc;
 }
 
 static int compute_entity(worker *w, size_t ki)
@@ -357,11 +398,6 @@ static int compute_entity(worker *w, size_t ki)
         fs_batch *ob = &w->out;
         if (ob->n + m > ob->cap) { /* room for the entity's remaining rows, or double */
             size_t want = ob->n + (end - b0);
-            /* A streamed job's batch is written when it passes a part's size:
-             * room for a whole part plus this entity at once, so the batch is
-             * not grown (and copied) again and again while the first part fills. */
-            if (vj->stream && want < STREAM_PART_ROWS + (end - b0))
-                want = STREAM_PART_ROWS + (end - b0);
             if (fs_batch_reserve(ob, want > 2 * ob->cap ? want : 2 * ob->cap) != FS_OK)
                 return FS_E_NOMEM;
         }
@@ -406,6 +442,8 @@ static int compute_entity(worker *w, size_t ki)
         }
         ob->n += m;
         res->rows += m;
+        if (vj->stream && (rc = hand_rows(w, 0)) != FS_OK)
+            return rc;
     }
     res->last_ts = end ? sr->ts[end - 1] : INT64_MIN;
     if (resume && end <= start)
@@ -418,17 +456,16 @@ static int compute_entity(worker *w, size_t ki)
     return FS_OK;
 }
 
-/* Writes the worker's rows as a part of the job's streamed commit. */
-static void stream_part(worker *w)
+/* Ends the worker's current part: its chunk files join the job's commit. */
+static void finish_part(worker *w)
 {
     fs_strbuf perr = {0};
-    int rc = fs_engine_stream_add(w->vj->stream, &w->out, &perr);
-    if (rc != FS_OK) {
+    int rc = fs_engine_part_finish(w->part, &perr);
+    if (rc != FS_OK && w->rc == FS_OK) {
         w->rc = rc;
         snprintf(w->err, sizeof w->err, "writing computed rows: %s", fs_sb_str(&perr));
     }
     fs_sb_free(&perr);
-    fs_batch_clear(&w->out);
 }
 
 static void *worker_main(void *arg)
@@ -448,19 +485,26 @@ static void *worker_main(void *arg)
             break;
         size_t before = w->out.n;
         int rc = compute_entity(w, ki);
+        if (rc == FS_OK && vj->stream)
+            rc = hand_rows(w, 1); /* the rest of the entity */
         if (rc != FS_OK) {
             w->rc = rc;
-            snprintf(w->err, sizeof w->err, "entity %s: %s", vj->keys[ki], fs_strerror(rc));
+            if (!w->err[0]) /* hand_rows wrote a more precise one */
+                snprintf(w->err, sizeof w->err, "entity %s: %s", vj->keys[ki], fs_strerror(rc));
         }
         pthread_mutex_lock(&vj->mu);
         vj->entities_done++;
         vj->rows_done += w->out.n - before;
         pthread_mutex_unlock(&vj->mu);
-        if (rc == FS_OK && vj->stream && w->out.n >= STREAM_PART_ROWS)
-            stream_part(w);
+        if (vj->stream) { /* the rows are in the part now */
+            fs_batch_clear(&w->out);
+            w->handed = 0;
+            if (w->rc == FS_OK && fs_engine_part_bytes(w->part) >= vj->part_bytes)
+                finish_part(w);
+        }
     }
-    if (w->rc == FS_OK && vj->stream && w->out.n) /* the last part, written in parallel too */
-        stream_part(w);
+    if (w->rc == FS_OK && vj->stream) /* the last part, written in parallel too */
+        finish_part(w);
     return NULL;
 }
 
@@ -577,6 +621,10 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     if (fs_engine_table_stats(s->engine, v->source, &st) == FS_OK && st.rows > done_rows &&
         st.rows - done_rows >= STREAM_MIN_ROWS)
         rc = fs_engine_stream_begin(s->engine, vj.table, fs_store_chunk_interval, s, &vj.stream, err);
+    for (int t = 0; rc == FS_OK && vj.stream && t < jobs; t++)
+        rc = fs_engine_part_open(vj.stream, &ws[t].part);
+    const char *pb = getenv("FSTORE_COMPUTE_PART_BYTES");
+    vj.part_bytes = pb && atol(pb) > 0 ? (size_t)atol(pb) : STREAM_PART_BYTES;
     if (rc != FS_OK)
         goto free_workers;
     fs_phase("list entities");
@@ -600,10 +648,7 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
     fs_phase("compute");
     /* Commit what the workers computed, then save the states. */
     if (vj.stream) {
-        uint64_t seq, streamed = vj.rows_done;
-        for (int t = 0; t < jobs && rc == FS_OK; t++)
-            if (ws[t].out.n)
-                rc = fs_engine_stream_add(vj.stream, &ws[t].out, err);
+        uint64_t seq, streamed = vj.rows_done; /* every row is in a part's files */
         if (rc == FS_OK && streamed) {
             rc = fs_engine_stream_commit(vj.stream, &seq, err);
             vj.stream = NULL;
@@ -615,8 +660,6 @@ int fs_compute_view(fs_store *s, const fs_view_def *v, const fs_compute_opts *o,
         fs_engine_stream_abort(vj.stream); /* an error, or nothing to commit */
         vj.stream = NULL;
         *rows_out += streamed;
-        for (int t = 0; t < jobs; t++)
-            fs_batch_clear(&ws[t].out);
     }
     for (int t = 0; t < jobs && rc == FS_OK; t++) {
         uint64_t seq;
@@ -653,6 +696,7 @@ free_workers:
         worker *w = &ws[t];
         fs_entity_reader_close(w->rd_src);
         fs_entity_reader_close(w->rd_ref);
+        fs_engine_part_free(w->part);
         fs_batch_free(&w->out);
         free(w->scratch);
         free(w->state);

@@ -345,9 +345,10 @@ typedef struct {
     const fs_batch *b;
     const uint32_t *idx;
     size_t n;
+    size_t off; /* with idx NULL: the rows are off .. off + n */
 } rview;
 
-static inline size_t at(const rview *v, size_t i) { return v->idx ? v->idx[i] : i; }
+static inline size_t at(const rview *v, size_t i) { return v->idx ? v->idx[i] : v->off + i; }
 
 /* Scratch arrays for one segment, sized for the largest entity. */
 typedef struct {
@@ -385,7 +386,7 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
         for (size_t i = 0; i < n; i++)
             valid[i] = col->valid[rv->idx[r0 + i]];
     else
-        memcpy(valid, col->valid + r0, n);
+        memcpy(valid, col->valid + rv->off + r0, n);
     for (size_t i = 0; i < n; i++)
         nvalid += valid[i] != 0;
     while (first < n && !valid[first]) /* the first present row (n: none) */
@@ -425,7 +426,7 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
             for (size_t i = 0; i < n; i++)
                 v[i] = col->f64[rv->idx[r0 + i]];
         else
-            memcpy(v, col->f64 + r0, n * sizeof *v);
+            memcpy(v, col->f64 + rv->off + r0, n * sizeof *v);
         if (nvalid < n) {
             double prev = first < n ? v[first] : 0;
             for (size_t i = 0; i < n; i++) {
@@ -579,16 +580,18 @@ typedef struct {
     uint64_t max_seq;
 } widx;
 
-/* Writes a file that nothing names yet: straight to `path`, no temp file and
- * no fsync; writeback starts at once, so the caller's later fdatasync finds
- * little left to do. A failure removes the partial file. */
-static int write_direct(const char *path, const void *data, size_t len, fs_strbuf *err)
+static int io_status(int e) { return e == ENOSPC || e == EDQUOT || e == EFBIG ? FS_E_NOSPACE : FS_E_IO; }
+
+/* Appends len bytes to `path` (created or emptied first with `create`) and
+ * starts their writeback at once, so that the caller's later fdatasync
+ * finds little left to do. */
+static int put_file(const char *path, int create, const void *data, size_t len, fs_strbuf *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : O_APPEND), 0644);
     if (fd < 0) {
         int e = errno;
-        say(err, "cannot create %s: %s", path, strerror(e));
-        return e == ENOSPC || e == EDQUOT || e == EFBIG ? FS_E_NOSPACE : FS_E_IO;
+        say(err, "cannot %s %s: %s", create ? "create" : "open", path, strerror(e));
+        return io_status(e);
     }
     const uint8_t *p = data;
     size_t left = len;
@@ -600,8 +603,7 @@ static int write_direct(const char *path, const void *data, size_t len, fs_strbu
             int e = k < 0 ? errno : ENOSPC;
             say(err, "cannot write %s: %s", path, strerror(e));
             close(fd);
-            unlink(path);
-            return e == ENOSPC || e == EDQUOT || e == EFBIG ? FS_E_NOSPACE : FS_E_IO;
+            return io_status(e);
         }
         p += k;
         left -= (size_t)k;
@@ -609,9 +611,427 @@ static int write_direct(const char *path, const void *data, size_t len, fs_strbu
     sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: errors show at the fdatasync */
     if (close(fd) != 0) {
         say(err, "cannot write %s: %s", path, strerror(errno));
-        unlink(path);
         return FS_E_IO;
     }
+    return FS_OK;
+}
+
+/* Writes a file that nothing names yet: straight to `path`, no temp file and
+ * no fsync. A failure removes the partial file. */
+static int write_direct(const char *path, const void *data, size_t len, fs_strbuf *err)
+{
+    int rc = put_file(path, 1, data, len, err);
+    if (rc != FS_OK)
+        unlink(path);
+    return rc;
+}
+
+/* Grows the scratch arrays to hold m rows. */
+static int scratch_reserve(scratch *s, size_t *cap, size_t m)
+{
+    if (m <= *cap)
+        return FS_OK;
+    int64_t *i64 = realloc(s->i64, m * sizeof *i64);
+    if (i64)
+        s->i64 = i64;
+    int64_t *ts = realloc(s->ts, m * sizeof *ts);
+    if (ts)
+        s->ts = ts;
+    int64_t *seq = realloc(s->seq, m * sizeof *seq);
+    if (seq)
+        s->seq = seq;
+    double *f64 = realloc(s->f64, m * sizeof *f64);
+    if (f64)
+        s->f64 = f64;
+    uint8_t *u8 = realloc(s->u8, m);
+    if (u8)
+        s->u8 = u8;
+    uint8_t *valid = realloc(s->valid, m);
+    if (valid)
+        s->valid = valid;
+    const char **str = realloc(s->s, m * sizeof *str);
+    if (str)
+        s->s = str;
+    uint32_t *slen = realloc(s->slen, m * sizeof *slen);
+    if (slen)
+        s->slen = slen;
+    if (!i64 || !ts || !seq || !f64 || !u8 || !valid || !str || !slen)
+        return FS_E_NOMEM;
+    *cap = m;
+    return FS_OK;
+}
+
+/* A chunk file being written: the header (its counts and CRC filled in at
+ * the end: they are fixed-width), then the segments as they are added, in
+ * one buffer; the entity index is appended when the file is written. A
+ * builder bound to its file (fs_chunk_builder_stream_to) appends the buffer
+ * to it whenever it passes FLUSH_BYTES, and rewrites the header in place at
+ * the end. */
+enum { FLUSH_BYTES = 512 << 10 };
+
+struct fs_chunk_builder {
+    char *file;        /* bound: the file, and bytes of it already written */
+    uint64_t flushed;
+    uint8_t *head;     /* bound: a copy of the header, patched at the end */
+    char *label; /* the path, or the table, for messages */
+    char *table;
+    fs_chunk_meta meta; /* meta.table points at table */
+    size_t ncols;
+    fs_colspec *cols; /* names owned by names */
+    fs_arena names;   /* column names and entity keys */
+    fs_wbuf w;
+    size_t counts_at, header_len; /* where rows and raw_bytes go; where the header CRC goes */
+    widx *ix;
+    size_t nent, cap_ix;
+    uint64_t rows, raw;
+    scratch s;
+    size_t cap_s;
+};
+
+void fs_chunk_builder_free(fs_chunk_builder *b)
+{
+    if (!b)
+        return;
+    if (b->file) /* never finished: nothing names it */
+        unlink(b->file);
+    free(b->file);
+    free(b->head);
+    free(b->label);
+    free(b->table);
+    free(b->cols);
+    fs_arena_free(&b->names);
+    fs_wbuf_free(&b->w);
+    free(b->ix);
+    scratch_free(&b->s);
+    free(b);
+}
+
+int fs_chunk_builder_new(const char *label, const fs_chunk_meta *meta, const fs_colspec *cols,
+                         size_t ncols, fs_chunk_builder **out, fs_strbuf *err)
+{
+    *out = NULL;
+    if (!meta || !meta->table || (!cols && ncols)) {
+        say(err, "%s: fs_chunk_write: missing argument", label ? label : "(null)");
+        return FS_E_INVAL;
+    }
+    if (!label)
+        label = meta->table;
+    if (meta->start >= meta->end) {
+        say(err, "%s: empty chunk range [%lld, %lld)", label, (long long)meta->start,
+            (long long)meta->end);
+        return FS_E_INVAL;
+    }
+    for (size_t c = 0; c < ncols; c++)
+        if (!cols[c].name || cols[c].type > FS_VT_TIMESTAMP) {
+            say(err, "%s: column %zu has no name or an unknown type", label, c);
+            return FS_E_INVAL;
+        }
+    fs_chunk_builder *b = calloc(1, sizeof *b);
+    if (!b || !(b->label = strdup(label)) || !(b->table = strdup(meta->table)) ||
+        !(b->cols = calloc(ncols ? ncols : 1, sizeof *b->cols))) {
+        fs_chunk_builder_free(b);
+        return FS_E_NOMEM;
+    }
+    b->meta = *meta;
+    b->meta.table = b->table;
+    b->ncols = ncols;
+    for (size_t c = 0; c < ncols; c++) {
+        b->cols[c].type = cols[c].type;
+        if (!(b->cols[c].name = fs_arena_strdup(&b->names, cols[c].name))) {
+            fs_chunk_builder_free(b);
+            return FS_E_NOMEM;
+        }
+    }
+    fs_wbuf *w = &b->w;
+    size_t tlen = strlen(meta->table);
+    fs_wbuf_bytes(w, MAGIC, MAGIC_LEN);
+    fs_wbuf_u32(w, FS_CHUNK_VERSION);
+    fs_wbuf_varint(w, tlen);
+    fs_wbuf_bytes(w, meta->table, tlen);
+    fs_wbuf_u64(w, (uint64_t)meta->start);
+    fs_wbuf_u64(w, (uint64_t)meta->end);
+    fs_wbuf_u64(w, meta->max_seq);
+    b->counts_at = w->len;
+    fs_wbuf_u64(w, 0); /* rows */
+    fs_wbuf_u64(w, 0); /* raw_bytes */
+    fs_wbuf_varint(w, ncols);
+    for (size_t c = 0; c < ncols; c++) {
+        size_t nl = strlen(cols[c].name);
+        fs_wbuf_varint(w, nl);
+        fs_wbuf_bytes(w, cols[c].name, nl);
+        fs_wbuf_u8(w, (uint8_t)cols[c].type);
+    }
+    b->header_len = w->len;
+    fs_wbuf_u32(w, 0); /* the header CRC */
+    if (fs_wbuf_status(w) != FS_OK) {
+        fs_chunk_builder_free(b);
+        return FS_E_NOMEM;
+    }
+    *out = b;
+    return FS_OK;
+}
+
+/* Appends the segment of the rows [i, i + n) of rv, one entity's. */
+static int put_segment(fs_chunk_builder *cb, const rview *rv, size_t i, size_t n)
+{
+    const fs_batch *rows = rv->b;
+    scratch *s = &cb->s;
+    fs_wbuf *w = &cb->w;
+    widx *x = &cb->ix[cb->nent];
+    size_t r0 = at(rv, i);
+    memset(x, 0, sizeof *x);
+    if (!(x->key = fs_arena_strndup(&cb->names, rows->entity[r0], rows->entity_len[r0])))
+        return FS_E_NOMEM;
+    x->key_len = rows->entity_len[r0];
+    x->off = cb->flushed + w->len;
+    x->rows = n;
+    int64_t smin = INT64_MAX, smax = INT64_MIN;
+    for (size_t k = 0; k < n; k++) {
+        size_t r = at(rv, i + k);
+        s->ts[k] = rows->event_ts[r];
+        s->seq[k] = (int64_t)rows->seq[r];
+        smin = s->seq[k] < smin ? s->seq[k] : smin;
+        smax = s->seq[k] > smax ? s->seq[k] : smax;
+        if (rows->seq[r] > x->max_seq)
+            x->max_seq = rows->seq[r];
+    }
+    x->min_ts = s->ts[0];
+    x->max_ts = s->ts[n - 1];
+    fs_wbuf_varint(w, x->key_len);
+    fs_wbuf_bytes(w, x->key, x->key_len);
+    fs_wbuf_varint(w, n);
+
+    uint8_t codec;
+    int rc = pick_i64(s->ts, n, 1, &s->enc, &codec);
+    if (rc != FS_OK)
+        return rc;
+    put_block(w, codec, F_MINMAX_I64, n, &s->enc, (uint64_t)x->min_ts, (uint64_t)x->max_ts);
+    /* seq is uint64 but commit numbers stay far below 2^63; the codecs
+     * work on the same bits either way (wrapping arithmetic). */
+    if ((rc = pick_i64(s->seq, n, 0, &s->enc, &codec)) != FS_OK)
+        return rc;
+    put_block(w, codec, F_MINMAX_I64, n, &s->enc, (uint64_t)smin, (uint64_t)smax);
+    for (size_t c = 0; c < rows->ncols; c++)
+        if ((rc = put_column(w, &rows->cols[c], rv, i, n, s)) != FS_OK)
+            return rc;
+    x->len = cb->flushed + w->len - x->off;
+    cb->nent++;
+    return fs_wbuf_status(w);
+}
+
+/* Adds the rows of rv: checked (range, order, flags, and keys after those
+ * already added), then one segment per entity. */
+static int builder_add(fs_chunk_builder *cb, const rview *rv, fs_strbuf *err)
+{
+    const fs_batch *rows = rv->b;
+    if (rows->ncols != cb->ncols) {
+        say(err, "%s: rows with %zu columns for a chunk of %zu", cb->label, rows->ncols, cb->ncols);
+        return FS_E_INVAL;
+    }
+    for (size_t c = 0; c < cb->ncols; c++)
+        if (!rows->cols[c].name || rows->cols[c].type != cb->cols[c].type ||
+            strcmp(rows->cols[c].name, cb->cols[c].name) != 0) {
+            say(err, "%s: column %zu of the rows is not the chunk's %s", cb->label, c,
+                cb->cols[c].name);
+            return FS_E_INVAL;
+        }
+    int rc = check_rows(cb->label, rv, &cb->meta, err);
+    if (rc != FS_OK || rv->n == 0)
+        return rc;
+    if (cb->nent) {
+        const widx *last = &cb->ix[cb->nent - 1];
+        size_t r = at(rv, 0);
+        if (key_cmp(last->key, last->key_len, rows->entity[r], rows->entity_len[r]) >= 0) {
+            say(err, "%s: rows of entity %s come after those of %s", cb->label, rows->entity[r],
+                last->key);
+            return FS_E_INVAL;
+        }
+    }
+    /* Entities and the largest one, for the index and the scratch arrays. */
+    size_t nent = 0, maxrun = 0;
+    for (size_t i = 0, j; i < rv->n; i = j) {
+        for (j = i + 1; j < rv->n && same_entity(rv, i, j); j++)
+            ;
+        nent++;
+        if (j - i > maxrun)
+            maxrun = j - i;
+    }
+    if (cb->nent + nent > cb->cap_ix) {
+        size_t cap = cb->cap_ix ? cb->cap_ix : 16;
+        while (cap < cb->nent + nent)
+            cap *= 2;
+        widx *ix = realloc(cb->ix, cap * sizeof *ix);
+        if (!ix)
+            return FS_E_NOMEM;
+        cb->ix = ix;
+        cb->cap_ix = cap;
+    }
+    if ((rc = scratch_reserve(&cb->s, &cb->cap_s, maxrun)) != FS_OK)
+        return rc;
+    uint64_t raw = raw_size(rv);
+    /* Room for about these rows at once: growing from nothing doubled and
+     * copied the buffer a dozen times (most files compress to a fraction
+     * of raw, computed doubles to about its size). */
+    if (raw < (uint64_t)1 << 32 && fs_wbuf_reserve(&cb->w, (size_t)raw + 4096) != 0)
+        return FS_E_NOMEM;
+    for (size_t i = 0, j; i < rv->n; i = j) {
+        for (j = i + 1; j < rv->n && same_entity(rv, i, j); j++)
+            ;
+        if ((rc = put_segment(cb, rv, i, j - i)) != FS_OK)
+            return rc;
+    }
+    cb->rows += rv->n;
+    cb->raw += raw;
+    if (cb->file && cb->w.len >= FLUSH_BYTES) { /* between segments: offsets stay right */
+        if ((rc = put_file(cb->file, 0, cb->w.data, cb->w.len, err)) != FS_OK)
+            return rc;
+        cb->flushed += cb->w.len;
+        cb->w.len = 0; /* the memory is kept for the next segments */
+    }
+    return FS_OK;
+}
+
+int fs_chunk_builder_add(fs_chunk_builder *b, const fs_batch *rows, size_t first, size_t n,
+                         fs_strbuf *err)
+{
+    if (!b || !rows || first > rows->n || n > rows->n - first) {
+        say(err, "%s: fs_chunk_builder_add: rows out of range", b ? b->label : "(null)");
+        return FS_E_INVAL;
+    }
+    rview rv = {rows, NULL, n, first};
+    int rc = builder_add(b, &rv, err);
+    if (rc == FS_E_NOMEM)
+        say(err, "%s: out of memory writing chunk", b->label);
+    return rc;
+}
+
+uint64_t fs_chunk_builder_rows(const fs_chunk_builder *b) { return b ? b->rows : 0; }
+
+size_t fs_chunk_builder_bytes(const fs_chunk_builder *b) { return b ? (size_t)b->flushed + b->w.len : 0; }
+
+int fs_chunk_builder_stream_to(fs_chunk_builder *cb, const char *path, fs_strbuf *err)
+{
+    if (cb->file || cb->nent) {
+        say(err, "%s: a chunk builder is bound to its file before any row", path);
+        return FS_E_INVAL;
+    }
+    size_t hl = cb->header_len + 4;
+    if (!(cb->file = strdup(path)) || !(cb->head = malloc(hl))) {
+        free(cb->file);
+        cb->file = NULL;
+        return FS_E_NOMEM;
+    }
+    memcpy(cb->head, cb->w.data, hl);
+    int rc = put_file(path, 1, NULL, 0, err); /* created now: a name taken is an error now */
+    if (rc != FS_OK) {
+        free(cb->file);
+        cb->file = NULL;
+    }
+    return rc;
+}
+
+/* Fills in the header's counts and CRC (h: the header's bytes). */
+static void patch_header(const fs_chunk_builder *cb, uint8_t *h)
+{
+    for (int k = 0; k < 8; k++) {
+        h[cb->counts_at + k] = (uint8_t)(cb->rows >> (8 * k));
+        h[cb->counts_at + 8 + k] = (uint8_t)(cb->raw >> (8 * k));
+    }
+    uint32_t hcrc = fs_crc32c(0, h, cb->header_len);
+    for (int k = 0; k < 4; k++)
+        h[cb->header_len + k] = (uint8_t)(hcrc >> (8 * k));
+}
+
+/* Appends the footer and the trailer to the buffer; *foot_at: the buffer
+ * length before them, to undo. */
+static int put_footer(fs_chunk_builder *cb, size_t *foot_at)
+{
+    fs_wbuf *w = &cb->w;
+    size_t foot = w->len;
+    uint64_t foot_off = cb->flushed + foot;
+    *foot_at = foot;
+    fs_wbuf_varint(w, cb->nent);
+    for (size_t k = 0; k < cb->nent; k++) {
+        const widx *x = &cb->ix[k];
+        fs_wbuf_varint(w, x->key_len);
+        fs_wbuf_bytes(w, x->key, x->key_len);
+        fs_wbuf_u64(w, x->off);
+        fs_wbuf_u64(w, x->len);
+        fs_wbuf_varint(w, x->rows);
+        fs_wbuf_u64(w, (uint64_t)x->min_ts);
+        fs_wbuf_u64(w, (uint64_t)x->max_ts);
+        fs_wbuf_u64(w, x->max_seq);
+    }
+    uint8_t offb[8];
+    for (int k = 0; k < 8; k++)
+        offb[k] = (uint8_t)(foot_off >> (8 * k));
+    uint32_t fcrc = fs_crc32c(fs_crc32c(0, w->data + foot, w->len - foot), offb, 8);
+    fs_wbuf_u32(w, fcrc);
+    fs_wbuf_u64(w, foot_off);
+    fs_wbuf_bytes(w, MAGIC, MAGIC_LEN);
+    return fs_wbuf_status(w) == FS_OK ? FS_OK : FS_E_NOMEM;
+}
+
+int fs_chunk_builder_write(fs_chunk_builder *cb, const char *path, int flags, fs_chunk_stats *stats,
+                           fs_strbuf *err)
+{
+    if (cb->file) {
+        say(err, "%s: fs_chunk_builder_write on a builder bound to %s", path, cb->file);
+        return FS_E_INVAL;
+    }
+    fs_wbuf *w = &cb->w;
+    patch_header(cb, w->data);
+    size_t foot;
+    if (put_footer(cb, &foot) != FS_OK) {
+        w->len = foot;
+        say(err, "%s: out of memory writing chunk", path);
+        return FS_E_NOMEM;
+    }
+    int rc = flags & FS_CHUNK_NO_SYNC ? write_direct(path, w->data, w->len, err)
+                                      : fs_write_file_atomic(path, w->data, w->len, err);
+    if (rc == FS_OK && stats)
+        *stats = (fs_chunk_stats){w->len, cb->raw, cb->rows, cb->nent};
+    w->len = foot; /* the builder stays as it was: a failed write can be retried */
+    return rc;
+}
+
+int fs_chunk_builder_finish(fs_chunk_builder *cb, fs_chunk_stats *stats, fs_strbuf *err)
+{
+    if (!cb->file) {
+        say(err, "%s: fs_chunk_builder_finish on a builder bound to no file", cb->label);
+        return FS_E_INVAL;
+    }
+    size_t foot;
+    int rc = put_footer(cb, &foot);
+    if (rc != FS_OK)
+        say(err, "%s: out of memory writing chunk", cb->file);
+    /* The rest, then the header over its placeholder (the file is never
+     * named before this returns: a crash in between leaves a file that
+     * nothing lists). */
+    if (rc == FS_OK)
+        rc = put_file(cb->file, 0, cb->w.data, cb->w.len, err);
+    if (rc == FS_OK) {
+        patch_header(cb, cb->head);
+        int fd = open(cb->file, O_WRONLY | O_CLOEXEC);
+        size_t hl = cb->header_len + 4;
+        if (fd < 0 || pwrite(fd, cb->head, hl, 0) != (ssize_t)hl) {
+            int e = errno;
+            say(err, "cannot write %s: %s", cb->file, strerror(e));
+            rc = io_status(e);
+        }
+        if (fd >= 0 && close(fd) != 0 && rc == FS_OK) {
+            say(err, "cannot write %s: %s", cb->file, strerror(errno));
+            rc = FS_E_IO;
+        }
+    }
+    if (rc != FS_OK) {
+        cb->w.len = foot;
+        return rc; /* fs_chunk_builder_free removes the file */
+    }
+    if (stats)
+        *stats = (fs_chunk_stats){cb->flushed + cb->w.len, cb->raw, cb->rows, cb->nent};
+    free(cb->file); /* done: the file is the caller's now */
+    cb->file = NULL;
     return FS_OK;
 }
 
@@ -623,148 +1043,23 @@ int fs_chunk_write_rows(const char *path, const fs_batch *rows, const uint32_t *
         say(err, "%s: fs_chunk_write: missing argument", path ? path : "(null)");
         return FS_E_INVAL;
     }
-    if (meta->start >= meta->end) {
-        say(err, "%s: empty chunk range [%lld, %lld)", path, (long long)meta->start,
-            (long long)meta->end);
-        return FS_E_INVAL;
-    }
-    rview rv = {rows, idx, nrows};
-    int rc = check_rows(path, &rv, meta, err);
+    fs_colspec *cols = malloc((rows->ncols ? rows->ncols : 1) * sizeof *cols);
+    if (!cols)
+        return FS_E_NOMEM;
+    for (size_t c = 0; c < rows->ncols; c++)
+        cols[c] = (fs_colspec){rows->cols[c].name, rows->cols[c].type};
+    fs_chunk_builder *b = NULL;
+    int rc = fs_chunk_builder_new(path, meta, cols, rows->ncols, &b, err);
+    free(cols);
     if (rc != FS_OK)
         return rc;
-
-    /* Entities and the largest one, for the scratch arrays. */
-    size_t nent = 0, maxrun = 0;
-    for (size_t i = 0, j; i < rv.n; i = j) {
-        for (j = i + 1; j < rv.n && same_entity(&rv, i, j); j++)
-            ;
-        nent++;
-        if (j - i > maxrun)
-            maxrun = j - i;
-    }
-    scratch s = {0};
-    widx *ix = calloc(nent ? nent : 1, sizeof *ix);
-    size_t m = maxrun ? maxrun : 1;
-    s.i64 = malloc(m * sizeof *s.i64);
-    s.ts = malloc(m * sizeof *s.ts);
-    s.seq = malloc(m * sizeof *s.seq);
-    s.f64 = malloc(m * sizeof *s.f64);
-    s.u8 = malloc(m);
-    s.valid = malloc(m);
-    s.s = malloc(m * sizeof *s.s);
-    s.slen = malloc(m * sizeof *s.slen);
-    fs_wbuf w = {0};
-    uint64_t raw = raw_size(&rv);
-    /* Room for about the whole file at once: growing from nothing doubled
-     * and copied it a dozen times (most files compress to a fraction of
-     * raw, computed doubles to about its size). */
-    if (raw < (uint64_t)1 << 32)
-        fs_wbuf_reserve(&w, (size_t)raw + 4096);
-    if (!ix || !s.i64 || !s.ts || !s.seq || !s.f64 || !s.u8 || !s.valid || !s.s || !s.slen) {
-        rc = FS_E_NOMEM;
-        goto out;
-    }
-
-    /* header */
-    size_t tlen = strlen(meta->table);
-    fs_wbuf_bytes(&w, MAGIC, MAGIC_LEN);
-    fs_wbuf_u32(&w, FS_CHUNK_VERSION);
-    fs_wbuf_varint(&w, tlen);
-    fs_wbuf_bytes(&w, meta->table, tlen);
-    fs_wbuf_u64(&w, (uint64_t)meta->start);
-    fs_wbuf_u64(&w, (uint64_t)meta->end);
-    fs_wbuf_u64(&w, meta->max_seq);
-    fs_wbuf_u64(&w, rv.n);
-    fs_wbuf_u64(&w, raw);
-    fs_wbuf_varint(&w, rows->ncols);
-    for (size_t c = 0; c < rows->ncols; c++) {
-        size_t nl = strlen(rows->cols[c].name);
-        fs_wbuf_varint(&w, nl);
-        fs_wbuf_bytes(&w, rows->cols[c].name, nl);
-        fs_wbuf_u8(&w, (uint8_t)rows->cols[c].type);
-    }
-    if ((rc = fs_wbuf_status(&w)) != FS_OK)
-        goto out;
-    fs_wbuf_u32(&w, fs_crc32c(0, w.data, w.len));
-
-    /* segments */
-    size_t e = 0;
-    for (size_t i = 0, j; i < rv.n; i = j, e++) {
-        for (j = i + 1; j < rv.n && same_entity(&rv, i, j); j++)
-            ;
-        size_t n = j - i;
-        widx *x = &ix[e];
-        size_t r0 = at(&rv, i);
-        x->key = rows->entity[r0];
-        x->key_len = rows->entity_len[r0];
-        x->off = w.len;
-        x->rows = n;
-        int64_t smin = INT64_MAX, smax = INT64_MIN;
-        for (size_t k = 0; k < n; k++) {
-            size_t r = at(&rv, i + k);
-            s.ts[k] = rows->event_ts[r];
-            s.seq[k] = (int64_t)rows->seq[r];
-            smin = s.seq[k] < smin ? s.seq[k] : smin;
-            smax = s.seq[k] > smax ? s.seq[k] : smax;
-            if (rows->seq[r] > x->max_seq)
-                x->max_seq = rows->seq[r];
-        }
-        x->min_ts = s.ts[0];
-        x->max_ts = s.ts[n - 1];
-        fs_wbuf_varint(&w, x->key_len);
-        fs_wbuf_bytes(&w, x->key, x->key_len);
-        fs_wbuf_varint(&w, n);
-
-        uint8_t codec;
-        if ((rc = pick_i64(s.ts, n, 1, &s.enc, &codec)) != FS_OK)
-            goto out;
-        put_block(&w, codec, F_MINMAX_I64, n, &s.enc, (uint64_t)x->min_ts, (uint64_t)x->max_ts);
-        /* seq is uint64 but commit numbers stay far below 2^63; the codecs
-         * work on the same bits either way (wrapping arithmetic). */
-        if ((rc = pick_i64(s.seq, n, 0, &s.enc, &codec)) != FS_OK)
-            goto out;
-        put_block(&w, codec, F_MINMAX_I64, n, &s.enc, (uint64_t)smin, (uint64_t)smax);
-        for (size_t c = 0; c < rows->ncols; c++)
-            if ((rc = put_column(&w, &rows->cols[c], &rv, i, n, &s)) != FS_OK)
-                goto out;
-        x->len = w.len - x->off;
-    }
-
-    /* footer and trailer */
-    size_t foot = w.len;
-    fs_wbuf_varint(&w, nent);
-    for (size_t k = 0; k < nent; k++) {
-        fs_wbuf_varint(&w, ix[k].key_len);
-        fs_wbuf_bytes(&w, ix[k].key, ix[k].key_len);
-        fs_wbuf_u64(&w, ix[k].off);
-        fs_wbuf_u64(&w, ix[k].len);
-        fs_wbuf_varint(&w, ix[k].rows);
-        fs_wbuf_u64(&w, (uint64_t)ix[k].min_ts);
-        fs_wbuf_u64(&w, (uint64_t)ix[k].max_ts);
-        fs_wbuf_u64(&w, ix[k].max_seq);
-    }
-    if ((rc = fs_wbuf_status(&w)) != FS_OK)
-        goto out;
-    uint8_t offb[8];
-    for (int k = 0; k < 8; k++)
-        offb[k] = (uint8_t)((uint64_t)foot >> (8 * k));
-    uint32_t fcrc = fs_crc32c(fs_crc32c(0, w.data + foot, w.len - foot), offb, 8);
-    fs_wbuf_u32(&w, fcrc);
-    fs_wbuf_u64(&w, foot);
-    fs_wbuf_bytes(&w, MAGIC, MAGIC_LEN);
-    if ((rc = fs_wbuf_status(&w)) != FS_OK)
-        goto out;
-    rc = flags & FS_CHUNK_NO_SYNC ? write_direct(path, w.data, w.len, err)
-                                  : fs_write_file_atomic(path, w.data, w.len, err);
-    err = NULL; /* the writer wrote its own message */
-    if (rc == FS_OK && stats)
-        *stats = (fs_chunk_stats){w.len, raw, rv.n, nent};
-out:
-    if (rc == FS_E_NOMEM && err)
+    rview rv = {rows, idx, nrows, 0};
+    rc = builder_add(b, &rv, err);
+    if (rc == FS_E_NOMEM)
         say(err, "%s: out of memory writing chunk", path);
-    fs_wbuf_free(&w);
-    scratch_free(&s);
-    free(ix);
+    if (rc == FS_OK)
+        rc = fs_chunk_builder_write(b, path, flags, stats, err);
+    fs_chunk_builder_free(b);
     return rc;
 }
 

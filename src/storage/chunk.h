@@ -75,6 +75,44 @@ int fs_chunk_write_rows(const char *path, const fs_batch *rows, const uint32_t *
                         const fs_chunk_meta *meta, int flags, fs_chunk_stats *stats,
                         fs_strbuf *err);
 
+/* A chunk file written piece by piece: rows are checked and encoded as they
+ * are added, so a caller that produces them one entity at a time (a compute
+ * job) keeps only the encoded bytes, never all the rows of the file.
+ * fs_chunk_write_rows is new + one add + write. */
+typedef struct fs_chunk_builder fs_chunk_builder;
+/* A builder for a chunk of `meta` (table, range and max_seq; copied) with
+ * these columns (copied). `label` (the path, or NULL for the table) names it
+ * in messages. @return FS_OK; FS_E_INVAL (empty range, a bad column);
+ * FS_E_NOMEM. */
+int fs_chunk_builder_new(const char *label, const fs_chunk_meta *meta, const fs_colspec *cols,
+                         size_t ncols, fs_chunk_builder **out, fs_strbuf *err);
+/* Adds rows first .. first + n of `rows`: the chunk's columns, sorted by
+ * (entity, event_ts, seq), inside the range, seq <= max_seq, and every
+ * entity after (in key order) those already added. Each entity becomes one
+ * segment. @return FS_OK; FS_E_INVAL (naming the first bad row; nothing of
+ * these rows is added); FS_E_NOMEM. */
+int fs_chunk_builder_add(fs_chunk_builder *b, const fs_batch *rows, size_t first, size_t n,
+                         fs_strbuf *err);
+/* Rows added, and bytes encoded so far. */
+uint64_t fs_chunk_builder_rows(const fs_chunk_builder *b);
+size_t fs_chunk_builder_bytes(const fs_chunk_builder *b);
+/* Writes the file of a builder not bound to one (flags: 0 or
+ * FS_CHUNK_NO_SYNC, as fs_chunk_write_rows); `stats` (may be NULL) receives
+ * its sizes. The builder is unchanged and still to be freed. */
+int fs_chunk_builder_write(fs_chunk_builder *b, const char *path, int flags, fs_chunk_stats *stats,
+                           fs_strbuf *err);
+/* Binds a builder that has no rows yet to the file `path`, created now:
+ * from then on the builder appends its bytes to the file as they pile up
+ * (it holds at most about half a MiB besides one add's rows), and
+ * fs_chunk_builder_finish ends the file (as FS_CHUNK_NO_SYNC: the caller
+ * makes it durable). Freed unfinished, it removes the file.
+ * @return FS_OK; FS_E_INVAL (rows already added); FS_E_IO; FS_E_NOSPACE. */
+int fs_chunk_builder_stream_to(fs_chunk_builder *b, const char *path, fs_strbuf *err);
+/* Writes the rest of a bound builder's file, its index and its header.
+ * @return FS_OK; FS_E_INVAL (not bound); FS_E_IO; FS_E_NOSPACE; FS_E_NOMEM. */
+int fs_chunk_builder_finish(fs_chunk_builder *b, fs_chunk_stats *stats, fs_strbuf *err);
+void fs_chunk_builder_free(fs_chunk_builder *b);
+
 /* Exact byte counts that the DOD, FOR and GORILLA codecs would write for
  * these values: the writer picks a block's codec from them and encodes only
  * the winner. Exported for the tests that hold them to the encoders. */

@@ -1978,6 +1978,33 @@ static int cmp_bucket(const void *a, const void *b)
  * rows are not copied). Files are named
  * chunks/TABLE/START-SEQ[SUFFIX].chunk, written with `flags`; their manifest
  * entries are appended to `entries` (max_seq = `seq`). */
+/* The name of a chunk file of `table` starting at `start`, relative to the
+ * data directory: the start as offset binary so that names sort by time;
+ * the seq (and a part's suffix) keep files of different checkpoints and
+ * commits for one chunk apart. */
+static void chunk_file_name(char *rel, size_t size, const char *table, int64_t start, uint64_t seq,
+                            const char *suffix)
+{
+    snprintf(rel, size, "chunks/%s/%016" PRIx64 "-%016" PRIx64 "%s.chunk", table,
+             (uint64_t)start ^ (UINT64_C(1) << 63), seq, suffix);
+}
+
+/* The manifest entry of a chunk file just written. */
+static json_t *chunk_entry(const char *table, const char *rel, int64_t start, int64_t end,
+                           uint64_t seq, const fs_chunk_stats *st)
+{
+    json_t *en = json_object();
+    json_object_set_new(en, "table", json_string(table));
+    json_object_set_new(en, "file", json_string(rel));
+    json_object_set_new(en, "start", json_integer(start));
+    json_object_set_new(en, "end", json_integer(end));
+    json_object_set_new(en, "max_seq", json_integer((json_int_t)seq));
+    json_object_set_new(en, "rows", json_integer((json_int_t)st->rows));
+    json_object_set_new(en, "bytes", json_integer((json_int_t)st->file_bytes));
+    json_object_set_new(en, "raw_bytes", json_integer((json_int_t)st->raw_bytes));
+    return en;
+}
+
 static int write_interval_files(fs_engine *e, const char *table, const fs_batch *b, int64_t interval,
                                 uint64_t seq, const char *suffix, int flags, json_t *entries,
                                 fs_strbuf *err)
@@ -2086,10 +2113,7 @@ static int write_interval_files(fs_engine *e, const char *table, const fs_batch 
         qsort(bk, nbk, sizeof *bk, cmp_bucket); /* files in time order */
     for (size_t k = 0; rc == FS_OK && k < nbk; k++) {
         char rel[600], *path;
-        /* start as offset binary so names sort by time; the seq keeps files
-         * of different checkpoints and commits for one chunk apart */
-        snprintf(rel, sizeof rel, "chunks/%s/%016" PRIx64 "-%016" PRIx64 "%s.chunk", table,
-                 (uint64_t)bk[k].start ^ (UINT64_C(1) << 63), seq, suffix);
+        chunk_file_name(rel, sizeof rel, table, bk[k].start, seq, suffix);
         if (!(path = fs_path_join(e->dir, rel))) {
             rc = FS_E_NOMEM;
             break;
@@ -2100,16 +2124,8 @@ static int write_interval_files(fs_engine *e, const char *table, const fs_batch 
         free(path);
         if (rc != FS_OK)
             break;
-        json_t *en = json_object();
-        json_object_set_new(en, "table", json_string(table));
-        json_object_set_new(en, "file", json_string(rel));
-        json_object_set_new(en, "start", json_integer(bk[k].start));
-        json_object_set_new(en, "end", json_integer(bk[k].start + interval));
-        json_object_set_new(en, "max_seq", json_integer((json_int_t)seq));
-        json_object_set_new(en, "rows", json_integer((json_int_t)st.rows));
-        json_object_set_new(en, "bytes", json_integer((json_int_t)st.file_bytes));
-        json_object_set_new(en, "raw_bytes", json_integer((json_int_t)st.raw_bytes));
-        json_array_append_new(entries, en);
+        json_array_append_new(entries, chunk_entry(table, rel, bk[k].start, bk[k].start + interval,
+                                                   seq, &st));
     }
     free(slots);
     free(bk_of);
@@ -2391,6 +2407,22 @@ int fs_engine_stream_begin(fs_engine *e, const char *table, fs_chunk_interval_fn
     return FS_OK;
 }
 
+/* The files of part `index` (entries `mine`, taken) join the commit. */
+static void stream_take_part(fs_engine_stream *s, json_t *mine, unsigned index, uint64_t rows)
+{
+    size_t i;
+    json_t *en;
+    json_array_foreach(mine, i, en) json_object_set_new(en, "part", json_integer(index));
+    pthread_mutex_lock(&s->mu);
+    json_array_extend(s->files, mine);
+    s->rows += rows;
+    if (index >= s->next_part)
+        s->next_part = index + 1;
+    pthread_mutex_unlock(&s->mu);
+    json_decref(mine);
+    fs_fault_point("stream-after-part");
+}
+
 int fs_engine_stream_add_part(fs_engine_stream *s, fs_batch *part, unsigned index, fs_strbuf *err)
 {
     if (!part->n)
@@ -2408,26 +2440,194 @@ int fs_engine_stream_add_part(fs_engine_stream *s, fs_batch *part, unsigned inde
         json_decref(mine);
         return rc;
     }
-    size_t i;
-    json_t *en;
-    json_array_foreach(mine, i, en) json_object_set_new(en, "part", json_integer(index));
-    pthread_mutex_lock(&s->mu);
-    json_array_extend(s->files, mine);
-    s->rows += part->n;
-    if (index >= s->next_part)
-        s->next_part = index + 1;
-    pthread_mutex_unlock(&s->mu);
-    json_decref(mine);
-    fs_fault_point("stream-after-part");
+    stream_take_part(s, mine, index, part->n);
     return FS_OK;
 }
 
-int fs_engine_stream_add(fs_engine_stream *s, fs_batch *part, fs_strbuf *err)
+static unsigned stream_next_index(fs_engine_stream *s)
 {
     pthread_mutex_lock(&s->mu);
     unsigned index = s->next_part++;
     pthread_mutex_unlock(&s->mu);
-    return fs_engine_stream_add_part(s, part, index, err);
+    return index;
+}
+
+int fs_engine_stream_add(fs_engine_stream *s, fs_batch *part, fs_strbuf *err)
+{
+    return fs_engine_stream_add_part(s, part, stream_next_index(s), err);
+}
+
+int64_t fs_engine_stream_chunk_start(const fs_engine_stream *s, int64_t ts)
+{
+    return chunk_start(ts, s->interval);
+}
+
+/* ---- a part written as its rows come ---------------------------------------- */
+
+typedef struct {
+    int64_t start;
+    fs_chunk_builder *b;
+} part_interval;
+
+struct fs_engine_part {
+    fs_engine_stream *s;
+    part_interval *iv; /* sorted by start; each builder writes its file as it goes */
+    size_t niv, cap;
+    uint64_t rows;
+    size_t bytes;
+    unsigned index; /* taken at the part's first row: it names the files */
+    int has_index;
+};
+
+int fs_engine_part_open(fs_engine_stream *s, fs_engine_part **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return FS_E_NOMEM;
+    (*out)->s = s;
+    return FS_OK;
+}
+
+/* Frees the builders (removing the files of unfinished ones) and empties
+ * the part. */
+static void part_reset(fs_engine_part *p)
+{
+    for (size_t i = 0; i < p->niv; i++)
+        fs_chunk_builder_free(p->iv[i].b);
+    p->niv = 0;
+    p->rows = 0;
+    p->bytes = 0;
+    p->has_index = 0;
+}
+
+void fs_engine_part_free(fs_engine_part *p)
+{
+    if (!p)
+        return;
+    part_reset(p);
+    free(p->iv);
+    free(p);
+}
+
+/* The builder of the chunk that starts at `start`, made when missing. */
+static int part_builder(fs_engine_part *p, const fs_batch *rows, int64_t start, fs_chunk_builder **out,
+                        fs_strbuf *err)
+{
+    size_t lo = 0, hi = p->niv;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->iv[mid].start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < p->niv && p->iv[lo].start == start) {
+        *out = p->iv[lo].b;
+        return FS_OK;
+    }
+    if (p->niv == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
+        part_interval *iv = realloc(p->iv, cap * sizeof *iv);
+        if (!iv)
+            return FS_E_NOMEM;
+        p->iv = iv;
+        p->cap = cap;
+    }
+    fs_colspec *cols = malloc((rows->ncols ? rows->ncols : 1) * sizeof *cols);
+    if (!cols)
+        return FS_E_NOMEM;
+    for (size_t c = 0; c < rows->ncols; c++)
+        cols[c] = (fs_colspec){rows->cols[c].name, rows->cols[c].type};
+    fs_engine_stream *s = p->s;
+    fs_chunk_meta meta = {s->table, start, start + s->interval, s->seq};
+    fs_chunk_builder *b = NULL;
+    int rc = fs_chunk_builder_new(NULL, &meta, cols, rows->ncols, &b, err);
+    free(cols);
+    if (rc != FS_OK)
+        return rc;
+    if (!p->has_index) {
+        p->index = stream_next_index(s);
+        p->has_index = 1;
+    }
+    char rel[600], suffix[32], *path;
+    snprintf(suffix, sizeof suffix, "-p%u", p->index);
+    chunk_file_name(rel, sizeof rel, s->table, start, s->seq, suffix);
+    if (!(path = fs_path_join(s->e->dir, rel)))
+        rc = FS_E_NOMEM;
+    else
+        rc = fs_chunk_builder_stream_to(b, path, err);
+    free(path);
+    if (rc != FS_OK) {
+        fs_chunk_builder_free(b);
+        return rc;
+    }
+    memmove(p->iv + lo + 1, p->iv + lo, (p->niv - lo) * sizeof *p->iv);
+    p->iv[lo] = (part_interval){start, b};
+    p->niv++;
+    *out = b;
+    return FS_OK;
+}
+
+int fs_engine_part_add(fs_engine_part *p, fs_batch *rows, size_t first, size_t n, fs_strbuf *err)
+{
+    if (first > rows->n || n > rows->n - first)
+        return FS_E_INVAL;
+    for (size_t r = first; r < first + n; r++)
+        rows->seq[r] = p->s->seq;
+    int rc = FS_OK;
+    for (size_t i = first, j, end = first + n; rc == FS_OK && i < end; i = j) {
+        /* a run of one entity in one chunk */
+        int64_t st = chunk_start(rows->event_ts[i], p->s->interval);
+        for (j = i + 1; j < end && rows->event_ts[j] < st + p->s->interval && rows->event_ts[j] >= st &&
+                        (rows->entity[j] == rows->entity[i] ||
+                         (rows->entity_len[j] == rows->entity_len[i] &&
+                          memcmp(rows->entity[j], rows->entity[i], rows->entity_len[i]) == 0));
+             j++)
+            ;
+        fs_chunk_builder *b = NULL;
+        if ((rc = part_builder(p, rows, st, &b, err)) == FS_OK) {
+            size_t before = fs_chunk_builder_bytes(b);
+            if ((rc = fs_chunk_builder_add(b, rows, i, j - i, err)) == FS_OK) {
+                p->rows += j - i;
+                p->bytes += fs_chunk_builder_bytes(b) - before;
+            }
+        }
+    }
+    return rc;
+}
+
+size_t fs_engine_part_bytes(const fs_engine_part *p) { return p->bytes; }
+
+int fs_engine_part_finish(fs_engine_part *p, fs_strbuf *err)
+{
+    if (!p->rows) {
+        part_reset(p);
+        return FS_OK;
+    }
+    fs_engine_stream *s = p->s;
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "-p%u", p->index);
+    json_t *mine = json_array();
+    int rc = mine ? FS_OK : FS_E_NOMEM;
+    for (size_t i = 0; rc == FS_OK && i < p->niv; i++) {
+        char rel[600];
+        chunk_file_name(rel, sizeof rel, s->table, p->iv[i].start, s->seq, suffix);
+        fs_chunk_stats st = {0};
+        rc = fs_chunk_builder_finish(p->iv[i].b, &st, err);
+        if (rc == FS_OK)
+            json_array_append_new(mine, chunk_entry(s->table, rel, p->iv[i].start,
+                                                    p->iv[i].start + s->interval, s->seq, &st));
+    }
+    if (rc != FS_OK) {
+        if (mine)
+            unlink_files(s->e, mine, 0);
+        json_decref(mine);
+        part_reset(p);
+        return rc;
+    }
+    stream_take_part(s, mine, p->index, p->rows);
+    part_reset(p);
+    return FS_OK;
 }
 
 /* Part order, stably: the files of a commit are listed (and read) in the

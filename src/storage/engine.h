@@ -205,6 +205,31 @@ int fs_engine_stream_add_part(fs_engine_stream *s, fs_batch *part, unsigned inde
 /* Removes the parts with index >= from_index (their files go): a stretch of
  * the input that must be read again. Not concurrently with adds. */
 void fs_engine_stream_drop_parts(fs_engine_stream *s, unsigned from_index);
+
+/* The start of the chunk (of the stream's table) that holds event_ts ts. */
+int64_t fs_engine_stream_chunk_start(const fs_engine_stream *s, int64_t ts);
+
+/* A part of a streamed commit whose rows are encoded as they come, for a
+ * writer that produces them one entity at a time (a compute job): it keeps
+ * the encoded chunks, one per chunk interval, never the rows. Rows are
+ * added in (entity, event_ts) order, entities in key order, and all the
+ * rows of one entity in one chunk in a single call (a call may end anywhere
+ * else). fs_engine_part_finish writes the chunk files as the next part of
+ * the commit (as fs_engine_stream_add) and leaves the part empty for more
+ * rows. Each part is used by one thread; parts of one stream may run on
+ * several. */
+typedef struct fs_engine_part fs_engine_part;
+int fs_engine_part_open(fs_engine_stream *s, fs_engine_part **out);
+/* Adds rows first .. first + n of `rows` (their seq is set to the
+ * commit's). @return FS_OK; FS_E_INVAL (out of order, outside the rules
+ * above; err names the row); FS_E_NOMEM. */
+int fs_engine_part_add(fs_engine_part *p, fs_batch *rows, size_t first, size_t n, fs_strbuf *err);
+/* Encoded bytes held. */
+size_t fs_engine_part_bytes(const fs_engine_part *p);
+/* @return FS_OK; FS_E_IO; FS_E_NOSPACE; FS_E_NOMEM (the part's files are
+ * removed; its rows are dropped). */
+int fs_engine_part_finish(fs_engine_part *p, fs_strbuf *err);
+void fs_engine_part_free(fs_engine_part *p);
 /* On FS_OK the commit is durable and visible (*seq_out its seq); on failure
  * nothing of it is stored. Frees the stream either way (committing a stream
  * without rows fails with FS_E_INVAL). */
