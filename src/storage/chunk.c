@@ -922,6 +922,13 @@ int fs_chunk_builder_stream_to(fs_chunk_builder *cb, const char *path, fs_strbuf
         return FS_E_NOMEM;
     }
     memcpy(cb->head, cb->w.data, hl);
+    /* Room for a flush's worth and an add past it, once: the buffer is then
+     * reused, never grown (and copied) add after add. */
+    if (fs_wbuf_reserve(&cb->w, 2 * FLUSH_BYTES) != 0) {
+        free(cb->file);
+        cb->file = NULL;
+        return FS_E_NOMEM;
+    }
     int rc = put_file(path, 1, NULL, 0, err); /* created now: a name taken is an error now */
     if (rc != FS_OK) {
         free(cb->file);
