@@ -80,6 +80,15 @@ int fs_decimal_encode(const double *vals, size_t n, fs_wbuf *w)
 {
     if (n == 0)
         return fs_wbuf_status(w);
+    /* Most blocks that do not fit (computed features: noise in every
+     * mantissa bit) fail on their first value: say so before a pass over
+     * all of them and an allocation. */
+    unsigned e0 = 0;
+    int64_t probe;
+    while (e0 <= FS_DECIMAL_MAX_EXP && !scale(vals[0], e0, &probe))
+        e0++;
+    if (e0 > FS_DECIMAL_MAX_EXP || (vals[0] == 0 && signbit(vals[0])))
+        return FS_E_INVAL;
     for (size_t k = 0; k < n; k++)
         if (!isfinite(vals[k]) || (vals[k] == 0 && signbit(vals[k])))
             return FS_E_INVAL;
@@ -90,7 +99,7 @@ int fs_decimal_encode(const double *vals, size_t n, fs_wbuf *w)
      * may fit at e and not at e+1 near 2^53), so each e rechecks every value;
      * a failing e usually stops at its first few values. */
     unsigned e;
-    for (e = 0; e <= FS_DECIMAL_MAX_EXP; e++) {
+    for (e = e0; e <= FS_DECIMAL_MAX_EXP; e++) { /* no smaller e fits vals[0] */
         size_t k = 0;
         while (k < n && scale(vals[k], e, &ints[k]))
             k++;

@@ -311,31 +311,32 @@ static int pick_i64(const int64_t *v, size_t n, int dod_first, fs_wbuf *enc, uin
 static int pick_f64(const double *v, size_t n, fs_wbuf *enc, fs_wbuf *alt, fs_wbuf **best,
                     uint8_t *codec)
 {
-    size_t xsize = fs_bytexor_size(v, n);
+    /* BYTEXOR is encoded at once (about the cost of working out its size),
+     * and replaced by GORILLA when that is smaller. */
+    int rc = fs_bytexor_encode(v, n, reuse(enc));
+    if (rc == FS_OK)
+        rc = fs_wbuf_status(enc);
+    if (rc != FS_OK)
+        return rc;
+    size_t xsize = enc->len;
     uint8_t xcodec = C_BYTEXOR;
-    if (xsize <= 6 * n) {
-        size_t g = fs_chunk_gorilla_size(v, n);
-        if (g < xsize) {
-            xsize = g;
-            xcodec = C_GORILLA;
-        }
+    if (xsize <= 6 * n && fs_chunk_gorilla_size(v, n) < xsize) {
+        if ((rc = fs_gorilla_encode(v, n, reuse(enc))) == FS_OK)
+            rc = fs_wbuf_status(enc);
+        if (rc != FS_OK)
+            return rc;
+        xsize = enc->len;
+        xcodec = C_GORILLA;
     }
     int rd = fs_decimal_encode(v, n, reuse(alt));
     if (rd != FS_OK && rd != FS_E_INVAL)
         return rd;
     if (rd == FS_OK && (rd = fs_wbuf_status(alt)) != FS_OK)
         return rd;
-    if (rd == FS_OK && alt->len <= xsize) {
-        *best = alt;
-        *codec = C_DECIMAL;
-        return FS_OK;
-    }
-    int rc = xcodec == C_GORILLA ? fs_gorilla_encode(v, n, reuse(enc)) : fs_bytexor_encode(v, n, reuse(enc));
-    if (rc == FS_OK)
-        rc = fs_wbuf_status(enc);
-    *best = enc;
-    *codec = xcodec;
-    return rc;
+    int dec = rd == FS_OK && alt->len <= xsize;
+    *best = dec ? alt : enc;
+    *codec = dec ? C_DECIMAL : xcodec;
+    return FS_OK;
 }
 
 /* The rows to write: rows idx[0..n) of a batch, in that order (idx NULL:
