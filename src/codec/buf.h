@@ -8,6 +8,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* A double's IEEE-754 bit pattern and back: the XOR codecs work on these,
+ * never on double arithmetic, so NaN payloads and -0.0 survive. */
+static inline uint64_t fs_f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline double fs_bits_f64(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
 
 /* ---- writing ---- */
 

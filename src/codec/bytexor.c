@@ -38,20 +38,6 @@
 #include <stdint.h>
 #include <string.h>
 
-static uint64_t dbits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static double bitsd(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* Leading zero bytes of x, 8 for 0. */
 static inline unsigned zero_bytes(uint64_t x) { return x ? (unsigned)__builtin_clzll(x) / 8 : 8; }
 
@@ -85,9 +71,9 @@ size_t fs_bytexor_size(const double *vals, size_t n)
     if (n == 0)
         return 0;
     size_t bytes = 8 + n / 2; /* (n - 1 + 1) / 2 nibble bytes */
-    uint64_t prev = dbits(vals[0]);
+    uint64_t prev = fs_f64_bits(vals[0]);
     for (size_t k = 1; k < n; k++) {
-        uint64_t cur = dbits(vals[k]);
+        uint64_t cur = fs_f64_bits(vals[k]);
         bytes += 8 - zero_bytes(cur ^ prev);
         prev = cur;
     }
@@ -104,12 +90,12 @@ int fs_bytexor_encode(const double *vals, size_t n, fs_wbuf *w)
     if (n > (SIZE_MAX - 64) / 9 || fs_wbuf_reserve(w, 8 + nib + 8 * (n - 1) + 8) != 0)
         return FS_E_NOMEM;
     uint8_t *head = w->data + w->len;
-    uint64_t prev = dbits(vals[0]);
+    uint64_t prev = fs_f64_bits(vals[0]);
     store_le64(head, prev);
     uint8_t *zs = head + 8, *p = zs + nib;
     memset(zs, 0, nib);
     for (size_t k = 1; k < n; k++) {
-        uint64_t cur = dbits(vals[k]), x = cur ^ prev;
+        uint64_t cur = fs_f64_bits(vals[k]), x = cur ^ prev;
         prev = cur;
         unsigned z = zero_bytes(x);
         zs[(k - 1) / 2] |= (uint8_t)(z << (4 * ((k - 1) & 1)));
@@ -143,7 +129,7 @@ int fs_bytexor_decode(fs_rbuf *r, size_t n, double *out)
         return FS_E_CORRUPT;
     const uint8_t *end = p + need;
     uint64_t prev = load_le64(head);
-    out[0] = bitsd(prev);
+    out[0] = fs_bits_f64(prev);
     for (size_t k = 1; k < n; k++) {
         unsigned z = (zs[(k - 1) / 2] >> (4 * ((k - 1) & 1))) & 15u;
         unsigned len = 8 - z;
@@ -157,7 +143,7 @@ int fs_bytexor_decode(fs_rbuf *r, size_t n, double *out)
         }
         p += len;
         prev ^= x;
-        out[k] = bitsd(prev);
+        out[k] = fs_bits_f64(prev);
     }
     return FS_OK;
 }

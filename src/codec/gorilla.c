@@ -52,20 +52,6 @@
 
 #include <string.h>
 
-static uint64_t dbits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static double bitsd(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* A bit writer over a buffer reserved for the worst case, so the encoder's
  * loop makes no call and checks no room: bits low-first as fs_wbuf_bits
  * writes them, whole bytes stored 8 at a time, fewer than 8 pending. */
@@ -114,11 +100,11 @@ int fs_gorilla_encode(const double *vals, size_t n, fs_wbuf *w)
     bitw b = {w->data + w->len, w->bitacc, w->bitcount};
     w->bitacc = 0;
     w->bitcount = 0;
-    uint64_t prev = dbits(vals[0]);
+    uint64_t prev = fs_f64_bits(vals[0]);
     bw_put_wide(&b, prev, 64);
     unsigned wlead = 0, wlen = 0; /* wlen == 0: no window yet */
     for (size_t k = 1; k < n; k++) {
-        uint64_t cur = dbits(vals[k]);
+        uint64_t cur = fs_f64_bits(vals[k]);
         uint64_t x = cur ^ prev;
         prev = cur;
         if (x == 0) {
@@ -151,7 +137,7 @@ int fs_gorilla_decode(fs_rbuf *r, size_t n, double *out)
     uint64_t prev, v;
     if (fs_rbuf_bits(r, 64, &prev))
         return FS_E_CORRUPT;
-    out[0] = bitsd(prev);
+    out[0] = fs_bits_f64(prev);
     unsigned wlead = 0, wlen = 0;
     for (size_t k = 1; k < n; k++) {
         if (fs_rbuf_bits(r, 1, &v))
@@ -175,7 +161,7 @@ int fs_gorilla_decode(fs_rbuf *r, size_t n, double *out)
             unsigned wtrail = 64 - wlead - wlen; /* < 64 since wlen >= 1 */
             prev ^= v << wtrail;
         }
-        out[k] = bitsd(prev);
+        out[k] = fs_bits_f64(prev);
     }
     fs_rbuf_bits_align(r);
     return FS_OK;

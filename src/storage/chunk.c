@@ -152,12 +152,6 @@ static int key_cmp(const char *a, size_t la, const char *b, size_t lb)
     return la < lb ? -1 : la > lb;
 }
 
-static uint64_t f64_bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
 
 /* ------------------------------------------------------------------ */
 /* writer                                                              */
@@ -257,10 +251,10 @@ size_t fs_chunk_gorilla_size(const double *v, size_t n)
 {
     if (n == 0)
         return 0;
-    uint64_t prev = f64_bits(v[0]), bits = 64;
+    uint64_t prev = fs_f64_bits(v[0]), bits = 64;
     unsigned wlead = 0, wlen = 0;
     for (size_t k = 1; k < n; k++) {
-        uint64_t cur = f64_bits(v[k]), x = cur ^ prev;
+        uint64_t cur = fs_f64_bits(v[k]), x = cur ^ prev;
         prev = cur;
         if (x == 0) {
             bits += 1;
@@ -443,8 +437,8 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
         }
         if (nvalid && mn <= mx) {
             flags |= F_MINMAX_F64;
-            min = f64_bits(mn);
-            max = f64_bits(mx);
+            min = fs_f64_bits(mn);
+            max = fs_f64_bits(mx);
         }
         rc = pick_f64(v, n, &s->enc, &s->alt, &p, &codec);
         break;
