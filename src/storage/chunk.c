@@ -152,7 +152,6 @@ static int key_cmp(const char *a, size_t la, const char *b, size_t lb)
     return la < lb ? -1 : la > lb;
 }
 
-
 /* ------------------------------------------------------------------ */
 /* writer                                                              */
 
