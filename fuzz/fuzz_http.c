@@ -1,8 +1,8 @@
 /* libFuzzer target: whole HTTP requests through the running server
  * (libmicrohttpd's parsing, keep-alive, chunked bodies, body limits, then
- * the handlers): each input is written as raw bytes to a connection handed
- * to the daemon over a socketpair, the write side is shut, and the answer
- * is read to its end. The server must answer or close; it must never crash,
+ * the handlers): each input is written as raw bytes to a new loopback
+ * connection to it, the write side is shut, and the answer is read to its
+ * end. The server must answer or close; it must never crash,
  * hang or leak. Pushes and materializations validate but write nothing. */
 #include "fuzz_common.h"
 #include "server/server.h"

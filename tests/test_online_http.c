@@ -2,8 +2,9 @@
  * requests and each kind of refusal), the two readers of a
  * get-online-features body giving the same answers, then a live server on
  * a free port over raw sockets: keep-alive, oversized bodies (413, by
- * Content-Length and by a chunked body), and a graceful stop that lets a
- * request in flight finish. */
+ * Content-Length and by a chunked body, at the limit's byte), 100-continue,
+ * HEAD, and a graceful stop that lets a request in flight finish, closes
+ * idle connections and leaves no descriptor open. */
 #include "test.h"
 
 #include "fstore.h"
@@ -11,6 +12,7 @@
 #include "server/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -414,6 +416,40 @@ static int read_response(int fd, char *buf, size_t cap)
     return n ? atoi(buf + 9) : 0;
 }
 
+/* Reads up to the end of one head (an interim 100 Continue has no body). */
+static int read_head(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t k = recv(fd, buf + n, 1, 0);
+        if (k <= 0)
+            break;
+        n++;
+        buf[n] = 0;
+        if (n >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0)
+            break;
+    }
+    buf[n] = 0;
+    return n > 12 ? atoi(buf + 9) : 0;
+}
+
+/* Descriptors open in this process: a stop must close every one it opened. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 typedef struct {
     fs_server *s;
 } stop_ctx;
@@ -432,6 +468,7 @@ TEST(test_live_server)
     o.max_body = 1000;
     char *detail = NULL;
     fs_server *live = NULL;
+    int fds_before = open_fds();
     CHECK_INT(fs_server_start(store, &o, &live, &detail), FS_OK);
     int port = fs_server_port(live);
     CHECK(port > 0);
@@ -463,7 +500,40 @@ TEST(test_live_server)
     send_all(fd, chunk);
     send_all(fd, "0\r\n\r\n");
     CHECK_INT(read_response(fd, buf, sizeof buf), 413);
+    CHECK_CONTAINS(buf, "{\"error\": \"request body larger than the limit of 1000 bytes\"}");
     close(fd);
+    /* A body of exactly the limit is taken; one byte more is not (by its
+     * Content-Length). */
+    char at[1200];
+    memset(at, ' ', sizeof at);
+    at[1000] = 0;
+    memcpy(at, "{}", 2);
+    fd = connect_to(port);
+    snprintf(req, sizeof req, "POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    send_all(fd, req);
+    send_all(fd, at);
+    CHECK_INT(read_response(fd, buf, sizeof buf), 400); /* read, then refused for what it says */
+    snprintf(req, sizeof req, "POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n");
+    send_all(fd, req);
+    CHECK_INT(read_response(fd, buf, sizeof buf), 413);
+    close(fd);
+    /* Expect: 100-continue, HEAD, a query string, an escaped path. */
+    fd = connect_to(port);
+    snprintf(req, sizeof req,
+             "POST /get-online-features HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %zu\r\n\r\n",
+             strlen(q));
+    send_all(fd, req);
+    CHECK_INT(read_head(fd, buf, sizeof buf), 100);
+    send_all(fd, q);
+    CHECK_INT(read_response(fd, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "\"values\":[1.5]");
+    send_all(fd, "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK_INT(read_head(fd, buf, sizeof buf), 200);
+    CHECK(strcasestr(buf, "Content-Length: 17") != NULL);
+    send_all(fd, "GET /%68ealth?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n"); /* the HEAD had no body: this is next */
+    CHECK_INT(read_response(fd, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"status\": \"ok\"}");
+    int idle = fd; /* left open, idle: the stop below closes it rather than wait for it */
     /* Malformed HTTP gets an answer from the library, not a crash. */
     fd = connect_to(port);
     send_all(fd, "GARBAGE\r\n\r\n");
@@ -480,14 +550,19 @@ TEST(test_live_server)
     nanosleep(&ts, NULL); /* the server has the headers: the request is in flight */
     pthread_t t;
     stop_ctx sc = {live};
+    int64_t t0 = now_ms();
     pthread_create(&t, NULL, stopper, &sc);
     nanosleep(&ts, NULL);
     CHECK(connect_to(port) < 0); /* no new connections once stopping */
     send_all(fd, q + strlen("{\"features\": "));
     CHECK_INT(read_response(fd, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "PRESENT");
+    CHECK(recv(idle, buf, sizeof buf, 0) == 0); /* the idle connection was closed */
     close(fd);
+    close(idle);
     pthread_join(t, NULL);
+    CHECK(now_ms() - t0 < 2500); /* the grace is 5 s: nothing waited for the idle connection */
+    CHECK_INT(open_fds(), fds_before); /* sockets, pipes, epoll: all closed */
     /* Bad options. */
     o.bind = "not-an-address";
     CHECK_INT(fs_server_start(store, &o, &live, &detail), FS_E_INVAL);

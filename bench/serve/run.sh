@@ -16,9 +16,15 @@
 # interrupt time is not in it): figures from a run where it is high are
 # disturbed. Installs wrk, redis-server and redis-tools from Debian when
 # missing.
-# usage: [THREADS=1|2] [REPEAT=3] [FSTORE=path/to/fstore] bench/serve/run.sh [SECONDS per run, default 10]
+# Each fstore run also gives the server's CPU time per request (cpu_us, user +
+# system, from /proc: what the server costs apart from the client's share).
+# usage: [THREADS=1|2] [REPEAT=3] [FSTORE=path/to/fstore] [BASELINE=path/to/fstore] [PACED_ONLY=1]
+#        bench/serve/run.sh [SECONDS per run, default 10]
 #   THREADS: the server's threads (default 2, one per core); FSTORE: another
-#   build of the command to measure (default build/release/bin/fstore).
+#   build of the command to measure (default build/release/bin/fstore);
+#   BASELINE: a second build, run by turns with FSTORE's under the paced load
+#   (before/after in the same run: the machine is noisy); PACED_ONLY=1: only
+#   the paced runs (no saturation, 100 x 20, in-process or Redis).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
@@ -33,9 +39,10 @@ fi
 make -s bench
 fstore=${FSTORE:-build/release/bin/fstore}
 work=$(mktemp -d /tmp/fstore-bench-serve-XXXXXX)
-server='' redis='' floor=''
+server='' redis='' floor='' base=''
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null || true
+  [ -n "$base" ] && kill -TERM "$base" 2>/dev/null || true
   [ -n "$floor" ] && kill -TERM "$floor" 2>/dev/null || true
   [ -n "$redis" ] && kill -TERM "$redis" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -77,9 +84,11 @@ D="$work/data"
 "$fstore" --dir "$D" materialize >/dev/null
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC'),$(uptime | sed 's/.*,\( *load average\)/\1/')"
-echo "== fstore in-process (build/release/bench/bench_online)"
-wait_quiet
-build/release/bench/bench_online 2000000
+if [ -z "${PACED_ONLY:-}" ]; then
+  echo "== fstore in-process (build/release/bench/bench_online)"
+  wait_quiet
+  build/release/bench/bench_online 2000000
+fi
 
 threads=${THREADS:-2}
 "$fstore" --dir "$D" serve --port 0 --threads "$threads" > "$work/serve.log" 2>&1 &
@@ -89,28 +98,45 @@ port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.log")
 url="http://127.0.0.1:$port"
 curl -s -X POST "$url/get-online-features" -d '{"features": ["bench:f01", "bench:f20"], "entities": {"symbol": ["000000000007"]}}' \
   | grep -q '"statuses":\["PRESENT"\]' || { echo "the server does not answer PRESENT"; exit 1; }
+base_url=''
+if [ -n "${BASELINE:-}" ]; then
+  "$BASELINE" --dir "$D" serve --port 0 --threads "$threads" > "$work/base.log" 2>&1 &
+  base=$!
+  for _ in $(seq 100); do grep -q 'listening on' "$work/base.log" && break; sleep 0.05; done
+  base_url="http://127.0.0.1:$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/base.log")"
+fi
 
 # CPU time (jiffies) of every process but this script (wrk and its other
 # children are reaped into it) and the servers: what other work took on the
 # machine during a run (a process that ends meanwhile is counted in its
 # parent).
 others_cpu() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v ex=" $$ $server $floor $redis " \
+  # (a process that ends between the glob and its read fails cat: not an error)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ex=" $$ $server $floor $redis $base " \
     '{ pid = $1; sub(/^.*\) /, ""); if (!index(ex, " " pid " ")) t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+proc_cpu() { # PID: its user + system jiffies (0 when none)
+  [ -n "$1" ] && awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 now_ms() { date +%s%3N; }
 other_pct() { # JIFFIES0 JIFFIES1 MS0 MS1: % of one core
   awk -v j=$(($2 - $1)) -v ms=$(($4 - $3)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d", j * 100000 / (hz * ms) }'
 }
-wrk_run() { # LABEL CONNECTIONS [ENV=...]
+wrk_run() { # LABEL CONNECTIONS [ENV=...]; $spid: the server's pid, for its CPU per request
   local label=$1 conns=$2; shift 2
-  local out t0 o0 t1 o1
+  local out t0 o0 t1 o1 s0 s1 cpu=''
   wait_quiet
-  t0=$(now_ms); o0=$(others_cpu)
-  out=$(env "$@" wrk -t1 -c"$conns" -d"${secs}s" -s bench/serve/post.lua "$url/get-online-features" | grep RESULT)
-  t1=$(now_ms); o1=$(others_cpu)
-  printf '%-44s %s other_cpu=%s%%\n' "$label" "${out#RESULT }" "$(other_pct "$o0" "$o1" "$t0" "$t1")"
+  t0=$(now_ms); o0=$(others_cpu); s0=$(proc_cpu "${spid:-}")
+  out=$(env "$@" wrk -t1 -c"$conns" -d"${secs}s" -s bench/serve/post.lua "$url/get-online-features" | grep RESULT) ||
+    out="RESULT (no result: is the server at $url gone?)"
+  t1=$(now_ms); o1=$(others_cpu); s1=$(proc_cpu "${spid:-}")
+  if [ -n "${spid:-}" ]; then
+    cpu=$(echo "$out" | awk -v j=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" -v s="$secs" \
+      '{ for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) r = substr($i, 5) } END { if (r > 0) printf " cpu_us=%.1f", j / hz * 1e6 / (r * s) }')
+  fi
+  printf '%-44s %s%s other_cpu=%s%%\n' "$label" "${out#RESULT }" "$cpu" "$(other_pct "$o0" "$o1" "$t0" "$t1")"
 }
+spid=$server
 # The floor (floor.c): a server that answers at once with a body of the size
 # of fstore's 1 x 20 answer, under the same paced load, run by turns with
 # fstore's: what wrk, loopback TCP and the machine cost alone.
@@ -120,13 +146,19 @@ fport=$((20000 + RANDOM % 20000))
 build/release/bench/floor "$fport" "$blen" > "$work/floor.log" 2>&1 &
 floor=$!
 for _ in $(seq 100); do grep -q listening "$work/floor.log" && break; sleep 0.05; done
-echo "== fstore serve (--threads $threads) under wrk -t1, ${secs}s per run"
-wrk_run "1 x 20, saturation (32 connections)" 32 ENTITIES=1
-for _ in $(seq "${REPEAT:-3}"); do
+echo "== fstore serve (--threads $threads) under wrk -t1, ${secs}s per run${BASELINE:+; baseline: $BASELINE}"
+[ -z "${PACED_ONLY:-}" ] && wrk_run "1 x 20, saturation (32 connections)" 32 ENTITIES=1
+base_run() { url=$base_url spid=$base wrk_run "  baseline, the same load" 32 ENTITIES=1 RATE=20000; }
+for i in $(seq "${REPEAT:-3}"); do
+  # With a baseline, each goes first in every other turn.
+  if [ -n "$base_url" ] && [ $((i % 2)) -eq 0 ]; then base_run; fi
   wrk_run "1 x 20, paced at 20k/s (32 connections)" 32 ENTITIES=1 RATE=20000
-  url="http://127.0.0.1:$fport" wrk_run "  floor, the same load ($blen-byte answers)" 32 ENTITIES=1 RATE=20000
+  if [ -n "$base_url" ] && [ $((i % 2)) -eq 1 ]; then base_run; fi
+  url="http://127.0.0.1:$fport" spid=$floor wrk_run "  floor, the same load ($blen-byte answers)" 32 ENTITIES=1 RATE=20000
 done
 kill -TERM "$floor"; wait "$floor" 2>/dev/null || true; floor=''
+if [ -n "$base" ]; then kill -TERM "$base"; wait "$base" 2>/dev/null || true; base=''; fi
+[ -n "${PACED_ONLY:-}" ] && exit 0
 wrk_run "1 x 20, 1 connection" 1 ENTITIES=1
 wrk_run "100 x 20, saturation (8 connections)" 8 ENTITIES=100
 wrk_run "100 x 20, 1 connection" 1 ENTITIES=100
