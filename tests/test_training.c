@@ -4,10 +4,13 @@
  * row times, on TTL edges, duplicated labels, unknown entities, three views
  * with different TTLs, and a known_at watermark between commits. Also:
  * output order, rejects, name collisions, runs rebuilt byte for byte after
- * later ingests and recomputation, and a rebuild refused after retention. */
+ * later ingests and recomputation, and a rebuild refused after retention;
+ * a label file large enough to be parsed on two threads giving every row,
+ * line number and rejection in order. */
 #include "test.h"
 
 #include "fstore.h"
+#include "training/labels.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -370,11 +373,89 @@ TEST(rebuild_refused_after_retention)
     free(dir);
 }
 
+/* A label CSV over the two-thread size (4 MiB), with blank lines and
+ * rejected rows in both halves: every kept row with its values and line,
+ * the rejections counted and written in line order. */
+TEST(large_label_file_parses_in_order)
+{
+    enum { N = 200000 };
+    fs_strbuf csv = {0}, want_rej = {0};
+    fs_sb_puts(&csv, "lid,symbol,event_ts,target\n");
+    uint64_t line = 1;
+    size_t kept = 0, rejected = 0;
+    size_t *kept_i = malloc(N * sizeof *kept_i);
+    uint64_t *kept_line = malloc(N * sizeof *kept_line);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 1000 == 999) { /* a blank line: neither a row nor a rejection */
+            fs_sb_puts(&csv, "\n");
+            line++;
+        }
+        line++;
+        if (i % 7919 == 13) {
+            fs_sb_printf(&csv, "%zu,S%zu\n", i, i % 50);
+            fs_sb_printf(&want_rej, "labels.csv:%llu\t2 fields, the header has 4\n", (unsigned long long)line);
+            rejected++;
+        } else if (i % 10007 == 5) {
+            fs_sb_printf(&csv, "%zu,S%zu,nope,0.5\n", i, i % 50);
+            rejected++;
+        } else if (i % 6007 == 3) {
+            fs_sb_printf(&csv, "%zu,,%zu,0.5\n", i, 1700000000 + i);
+            fs_sb_printf(&want_rej, "labels.csv:%llu\tsymbol: missing join key\n", (unsigned long long)line);
+            rejected++;
+        } else {
+            fs_sb_printf(&csv, "%zu,S%zu,%zu,0.%06zu\n", i, i % 50, 1700000000 + i, i);
+            kept_i[kept] = i;
+            kept_line[kept++] = line;
+        }
+    }
+    CHECK(csv.len >= (size_t)4 << 20);
+    FILE *rej = tmpfile();
+    const char *req[] = {"symbol"};
+    fs_labels L;
+    fs_strbuf err = {0};
+    CHECK_INT(fs_labels_parse("labels.csv", csv.buf, csv.len, 0, req, 1, rej, &L, &err), FS_OK);
+    CHECK_INT(L.n, kept);
+    CHECK_INT(L.rejected, rejected);
+    size_t bad = 0;
+    for (size_t k = 0; k < L.n && k < kept; k++) {
+        char lid[32], ts[32];
+        snprintf(lid, sizeof lid, "%zu", kept_i[k]);
+        snprintf(ts, sizeof ts, "%zu", 1700000000 + kept_i[k]);
+        bad += strcmp(L.cell[k * L.ncols], lid) != 0 || strcmp(L.cell[k * L.ncols + 2], ts) != 0 ||
+               L.line[k] != kept_line[k] ||
+               L.ts[k] != (int64_t)(1700000000 + kept_i[k]) * 1000000000LL;
+    }
+    CHECK_INT(bad, 0);
+    /* the rejections in line order (the bad-time ones say more: their lines only) */
+    rewind(rej);
+    char buf[256];
+    fs_strbuf got = {0};
+    uint64_t prev = 0, unordered = 0;
+    while (fgets(buf, sizeof buf, rej)) {
+        uint64_t at = strtoull(buf + strlen("labels.csv:"), NULL, 10);
+        unordered += at <= prev;
+        prev = at;
+        if (!strstr(buf, "event_ts"))
+            fs_sb_puts(&got, buf);
+    }
+    CHECK_INT(unordered, 0);
+    CHECK_STR(fs_sb_str(&got), fs_sb_str(&want_rej));
+    fclose(rej);
+    fs_labels_free(&L);
+    fs_sb_free(&csv);
+    fs_sb_free(&want_rej);
+    fs_sb_free(&got);
+    fs_sb_free(&err);
+    free(kept_i);
+    free(kept_line);
+}
+
 int main(void)
 {
     RUN(rebuild_refused_after_retention);
     RUN(matches_brute_force_reference);
     RUN(runs_rebuild_byte_identical);
     RUN(rejects_collisions_and_errors);
+    RUN(large_label_file_parses_in_order);
     TEST_EXIT();
 }

@@ -8,8 +8,16 @@
 #include "fstore.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Rows go to l's arrays from index row0 on; n counts those kept. A CSV file
+ * parsed on two threads has two builders, the second starting past every
+ * line the first could keep, with its rejections held back in `defer` so
+ * that they are written after the first's, in line order. */
+/* A CSV file of at least this many bytes is parsed on two threads. */
+enum { SPLIT_BYTES = 4 << 20 };
 
 typedef struct {
     fs_labels *l;
@@ -19,6 +27,9 @@ typedef struct {
     size_t n_required;
     int *req_col;
     FILE *rejects;
+    size_t row0, n;
+    uint64_t rejected;
+    fs_strbuf *defer;
 } builder;
 
 static int add_col(fs_labels *l, const char *name, size_t len)
@@ -34,8 +45,10 @@ static int add_col(fs_labels *l, const char *name, size_t len)
 
 static void reject(builder *b, uint64_t line, const char *why)
 {
-    b->l->rejected++;
-    if (b->rejects)
+    b->rejected++;
+    if (b->defer)
+        fs_sb_printf(b->defer, "%s:%llu\t%s\n", b->name, (unsigned long long)line, why);
+    else if (b->rejects)
         fprintf(b->rejects, "%s:%llu\t%s\n", b->name, (unsigned long long)line, why);
 }
 
@@ -67,21 +80,22 @@ static int reserve_rows(builder *b, size_t cap)
 /* Room for one more row. */
 static int grow_rows(builder *b)
 {
-    return b->l->n < b->cap ? 0 : reserve_rows(b, b->cap ? 2 * b->cap : 1024);
+    return b->row0 + b->n < b->cap ? 0 : reserve_rows(b, b->cap ? 2 * b->cap : 1024);
 }
 
-/* Checks the row just filled in (index l->n) and keeps it or rejects it. */
+/* Checks the row just filled in (index row0 + n) and keeps it or rejects it. */
 static void finish_row(builder *b, uint64_t line)
 {
     fs_labels *l = b->l;
-    const char **row = l->cell + l->n * l->ncols;
+    size_t r = b->row0 + b->n;
+    const char **row = l->cell + r * l->ncols;
     const char *t = row[l->ts_col];
     char msg[200], why[300];
     if (!t || !*t) {
         reject(b, line, "event_ts: missing");
         return;
     }
-    if (fs_parse_time(t, strlen(t), &l->ts[l->n], msg, sizeof msg) != FS_OK) {
+    if (fs_parse_time(t, strlen(t), &l->ts[r], msg, sizeof msg) != FS_OK) {
         snprintf(why, sizeof why, "event_ts: %s", msg);
         reject(b, line, why);
         return;
@@ -94,7 +108,8 @@ static void finish_row(builder *b, uint64_t line)
             return;
         }
     }
-    l->line[l->n++] = line;
+    l->line[r] = line;
+    b->n++;
 }
 
 static int resolve_columns(builder *b, fs_strbuf *err)
@@ -177,11 +192,72 @@ static long csv_record(char *d, size_t len, size_t *pos, const char **out, size_
     return nf;
 }
 
+/* The records of d[from, to) (the header's line is line 1; `first_line` the
+ * number of the line before `from`), into b's rows. */
+static int parse_rows(builder *b, char *d, size_t from, size_t to, uint64_t first_line,
+                      fs_strbuf *err)
+{
+    fs_labels *l = b->l;
+    size_t pos = from;
+    uint64_t line, next_line = first_line;
+    const char **tmp = malloc((l->ncols + 1) * sizeof *tmp);
+    if (!tmp)
+        return FS_E_NOMEM;
+    while (pos < to) {
+        line = ++next_line;
+        if (d[pos] == '\n' || (d[pos] == '\r' && pos + 1 < to && d[pos + 1] == '\n')) {
+            pos += d[pos] == '\r' ? 2 : 1; /* blank line */
+            continue;
+        }
+        if (grow_rows(b)) {
+            free(tmp);
+            return FS_E_NOMEM;
+        }
+        long nf = csv_record(d, to, &pos, tmp, l->ncols, &next_line);
+        if (nf < 0) {
+            fs_sb_printf(err, "%s:%llu: unterminated quoted field", b->name, (unsigned long long)line);
+            free(tmp);
+            return FS_E_PARSE;
+        }
+        if ((size_t)nf != l->ncols) {
+            char why[100];
+            snprintf(why, sizeof why, "%ld fields, the header has %zu", nf, l->ncols);
+            reject(b, line, why);
+            continue;
+        }
+        size_t r = b->row0 + b->n;
+        const char **row = l->cell + r * l->ncols;
+        for (size_t c = 0; c < l->ncols; c++) {
+            row[c] = *tmp[c] ? tmp[c] : NULL;
+            l->literal[r * l->ncols + c] = 0;
+        }
+        finish_row(b, line);
+    }
+    free(tmp);
+    return FS_OK;
+}
+
+typedef struct {
+    builder *b;
+    char *d;
+    size_t from, to;
+    uint64_t first_line;
+    fs_strbuf *err;
+    int rc;
+} half;
+
+static void *parse_half(void *p)
+{
+    half *h = p;
+    h->rc = parse_rows(h->b, h->d, h->from, h->to, h->first_line, h->err);
+    return NULL;
+}
+
 static int parse_csv(builder *b, const char *data, size_t len, fs_strbuf *err)
 {
     fs_labels *l = b->l;
     size_t pos = 0;
-    uint64_t line = 1, next_line = 1;
+    uint64_t next_line = 1;
     const char *hdr[1024];
     if (memchr(data, 0, len)) {
         fs_sb_printf(err, "%s:1: not a CSV file with a header line", b->name);
@@ -207,42 +283,53 @@ static int parse_csv(builder *b, const char *data, size_t len, fs_strbuf *err)
     size_t lines = 1; /* room for every line at once: no copying as rows come */
     for (const char *q = d + pos; (q = memchr(q, '\n', len - (size_t)(q - d))); q++)
         lines++;
-    const char **tmp = malloc((l->ncols + 1) * sizeof *tmp);
-    if (!tmp || reserve_rows(b, lines)) {
-        free(tmp);
+    if (reserve_rows(b, lines))
         return FS_E_NOMEM;
+    /* Two threads for a large file without quotes (a quoted field may hold a
+     * newline, so only then is any newline a record's end): the second
+     * half's rows start past every line the first half could keep. */
+    size_t mid = len;
+    if (len - pos >= SPLIT_BYTES && !memchr(d + pos, '"', len - pos)) {
+        const char *nl = memchr(d + pos + (len - pos) / 2, '\n', len - pos - (len - pos) / 2);
+        mid = nl ? (size_t)(nl - d) + 1 : len;
     }
-    while (pos < len) {
-        line = ++next_line;
-        if (d[pos] == '\n' || (d[pos] == '\r' && pos + 1 < len && d[pos + 1] == '\n')) {
-            pos += d[pos] == '\r' ? 2 : 1; /* blank line */
-            continue;
-        }
-        if (grow_rows(b)) {
-            free(tmp);
-            return FS_E_NOMEM;
-        }
-        long nf = csv_record(d, len, &pos, tmp, l->ncols, &next_line);
-        if (nf < 0) {
-            fs_sb_printf(err, "%s:%llu: unterminated quoted field", b->name, (unsigned long long)line);
-            free(tmp);
-            return FS_E_PARSE;
-        }
-        if ((size_t)nf != l->ncols) {
-            char why[100];
-            snprintf(why, sizeof why, "%ld fields, the header has %zu", nf, l->ncols);
-            reject(b, line, why);
-            continue;
-        }
-        const char **row = l->cell + l->n * l->ncols;
-        for (size_t c = 0; c < l->ncols; c++) {
-            row[c] = *tmp[c] ? tmp[c] : NULL;
-            l->literal[l->n * l->ncols + c] = 0;
-        }
-        finish_row(b, line);
+    if (mid >= len)
+        return parse_rows(b, d, pos, len, 1, err);
+    uint64_t before = 0; /* lines in [pos, mid): each ends with a newline */
+    for (const char *q = d + pos; (q = memchr(q, '\n', mid - (size_t)(q - d))); q++)
+        before++;
+    fs_strbuf defer = {0}, err2 = {0};
+    builder b2 = *b;
+    b2.row0 = (size_t)before;
+    b2.defer = &defer;
+    half h = {&b2, d, mid, len, 1 + before, &err2, FS_OK};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, parse_half, &h) == 0;
+    rc = parse_rows(b, d, pos, mid, 1, err);
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        parse_half(&h);
+    if (rc == FS_OK && h.rc != FS_OK) { /* an error of the first half comes first */
+        rc = h.rc;
+        fs_sb_append(err, fs_sb_str(&err2), err2.len);
     }
-    free(tmp);
-    return FS_OK;
+    if (rc == FS_OK) {
+        if (b->rejects && defer.len)
+            fwrite(defer.buf, 1, defer.len, b->rejects);
+        size_t at = b->row0 + b->n, from = b2.row0, k = b2.n;
+        if (at < from) { /* rows the first half did not keep: close the gap */
+            memmove(l->cell + at * l->ncols, l->cell + from * l->ncols, k * l->ncols * sizeof *l->cell);
+            memmove(l->literal + at * l->ncols, l->literal + from * l->ncols, k * l->ncols);
+            memmove(l->ts + at, l->ts + from, k * sizeof *l->ts);
+            memmove(l->line + at, l->line + from, k * sizeof *l->line);
+        }
+        b->n += b2.n;
+        b->rejected += b2.rejected;
+    }
+    fs_sb_free(&defer);
+    fs_sb_free(&err2);
+    return rc;
 }
 
 static int parse_jsonl(builder *b, const char *d, size_t len, fs_strbuf *err)
@@ -309,8 +396,8 @@ static int parse_jsonl(builder *b, const char *d, size_t len, fs_strbuf *err)
             rc = FS_E_NOMEM;
         for (size_t c = 0; rc == FS_OK && c < l->ncols; c++) {
             json_t *v = json_object_get(objs[i], l->names[c]);
-            const char **cell = &l->cell[l->n * l->ncols + c];
-            uint8_t *lit = &l->literal[l->n * l->ncols + c];
+            const char **cell = &l->cell[b->n * l->ncols + c];
+            uint8_t *lit = &l->literal[b->n * l->ncols + c];
             *lit = 0;
             if (!v || json_is_null(v)) {
                 *cell = NULL;
@@ -337,10 +424,17 @@ int fs_labels_parse(const char *name, const char *data, size_t len, int jsonl,
                     fs_strbuf *err)
 {
     memset(out, 0, sizeof *out);
-    builder b = {out, 0, name, required, n_required, calloc(n_required + 1, sizeof(int)), rejects};
+    builder b = {.l = out,
+                 .name = name,
+                 .required = required,
+                 .n_required = n_required,
+                 .req_col = calloc(n_required + 1, sizeof(int)),
+                 .rejects = rejects};
     if (!b.req_col)
         return FS_E_NOMEM;
     int rc = jsonl ? parse_jsonl(&b, data, len, err) : parse_csv(&b, data, len, err);
+    out->n = b.n;
+    out->rejected = b.rejected;
     free(b.req_col);
     if (rc != FS_OK)
         fs_labels_free(out);
