@@ -11,13 +11,7 @@ static const fs_colspec COLS[] = {
 };
 
 static uint64_t rng = 88172645463325252ULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return test_xorshift64(&rng); }
 
 static void fill(fs_batch *b, size_t n)
 {

@@ -21,14 +21,7 @@
 #include <unistd.h>
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+static uint64_t rnd(void) { return test_xorshift64(&rng_state); }
 
 static int write_bytes(const char *path, const void *data, size_t len)
 {

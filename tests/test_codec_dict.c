@@ -14,13 +14,7 @@
 static uint64_t rng_state;
 
 /* splitmix64 (Steele, Lea, Flood 2014). */
-static uint64_t rng(void)
-{
-    uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+static uint64_t rng(void) { return test_splitmix64(&rng_state); }
 
 /* A column of n strings; row i points at pool string idx[i]. */
 typedef struct {

@@ -13,14 +13,7 @@
 
 static uint64_t rng_state;
 static void rng_seed(uint64_t s) { rng_state = s ? s : 1; }
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state; /* xorshift64 (Marsaglia 2003) */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+static uint64_t rng(void) { return test_xorshift64(&rng_state); }
 
 /* ---------------------------------------------------------------- buf.c */
 

@@ -26,13 +26,7 @@
 static const fs_colspec COLS[] = {{"v", FS_VT_FLOAT64}, {"tag", FS_VT_STRING}};
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return test_xorshift64(&rng); }
 
 /* Everything committed, for the reference: (entity, ts, seq, value). */
 typedef struct {

@@ -149,14 +149,7 @@ static int check_text(const char *text, fs_expr_type *type, fs_expr_error *err)
 
 static uint64_t rng_state;
 
-static uint64_t xorshift64(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+static uint64_t xorshift64(void) { return test_xorshift64(&rng_state); }
 
 static unsigned rnd(unsigned n)
 {

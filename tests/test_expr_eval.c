@@ -127,14 +127,7 @@ typedef enum { ONE_BLOCK, EACH_ROW, RANDOM_BLOCKS } split;
 
 static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
 
-static uint64_t xorshift64(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+static uint64_t xorshift64(void) { return test_xorshift64(&rng_state); }
 
 static unsigned rnd(unsigned n)
 {

@@ -39,13 +39,7 @@ static const char *DEFS =
     "services:\n  - {name: svc, features: [fast, \"slow:xs\"]}\n  - {name: mixed, features: [\"book:bid\", \"fast:x\"]}\n";
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return test_xorshift64(&rng); }
 
 static fs_store *setup(char **dir)
 {

@@ -27,13 +27,7 @@ static row rows[N_COMMITS * ROWS_PER_COMMIT];
 static int nrows;
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return test_xorshift64(&rng); }
 
 static const char *DEFS =
     "entities:\n  - {name: asset, join_keys: [symbol]}\n"

@@ -10,13 +10,7 @@
 #include <string.h>
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return test_xorshift64(&rng); }
 
 static const char *printf_text(double v, char *buf, size_t sz)
 {
