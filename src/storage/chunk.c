@@ -485,15 +485,12 @@ static int put_column(fs_wbuf *w, const fs_column *col, const rview *rv, size_t 
     return rc;
 }
 
-/* Checks order, range and seq bound; FS_E_INVAL with the first bad row. */
+/* Checks flags, order, range and seq bound; FS_E_INVAL with the first bad
+ * row. The columns are the builder's, checked when it was made. */
 static int check_rows(const char *path, const rview *rv, const fs_chunk_meta *m, fs_strbuf *err)
 {
     const fs_batch *b = rv->b;
     for (size_t c = 0; c < b->ncols; c++) {
-        if (!b->cols[c].name || b->cols[c].type > FS_VT_TIMESTAMP) {
-            say(err, "%s: column %zu has no name or an unknown type", path, c);
-            return FS_E_INVAL;
-        }
         const uint8_t *valid = b->cols[c].valid, *bv = b->cols[c].type == FS_VT_BOOL ? b->cols[c].b : NULL;
         for (size_t i = 0; i < rv->n; i++) {
             size_t r = at(rv, i);
