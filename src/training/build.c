@@ -2,7 +2,6 @@
 #include "training/build.h"
 
 #include "core/sha256.h"
-#include "core/bigmem.h"
 #include "core/phase.h"
 #include "fstore.h"
 #include "training/pit_join.h"
@@ -69,7 +68,7 @@ static int keyset_build(keyset *ks, json_t *jk, const fs_labels *L)
 typedef struct {
     json_t *spec;
     const fs_labels *L;
-    const fs_row_ref *refs; /* [feature][label] */
+    const fs_pit_selection *sel; /* per feature: its join's rows */
     size_t nf;
     int jsonl;
     const char **header; /* per feature */
@@ -95,7 +94,6 @@ static int column_index(col_cache *cc, const fs_batch *b, const char *name)
 static void format_row(const out_ctx *o, size_t i, col_cache *caches, fs_strbuf *f)
 {
     const fs_labels *L = o->L;
-    size_t n = L->n;
     if (o->jsonl)
         fs_sb_append(f, "{", 1);
     for (size_t c = 0; c < L->ncols; c++) {
@@ -118,7 +116,7 @@ static void format_row(const out_ctx *o, size_t i, col_cache *caches, fs_strbuf 
         }
     }
     for (size_t k = 0; k < o->nf; k++) {
-        fs_row_ref ref = o->refs[k * n + i];
+        fs_row_ref ref = fs_pit_selected(&o->sel[k], i);
         int col = ref.batch ? column_index(&caches[k], ref.batch, o->column[k]) : -1;
         char vb[64];
         int quote;
@@ -231,15 +229,11 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
     size_t nf = json_array_size(spec), n = L->n, nks = 0;
     keyset ks[MAX_KEYSETS];
     memset(ks, 0, sizeof ks);
-    size_t nrefs = nf * (n ? n : 1) + 1;
-    /* [feature][label]: each join (fs_pit_join) sets every label's ref, and a
-     * feature that shares a join copies them, so none is read unset and
-     * the tens of MB need no clearing beforehand. */
-    fs_row_ref *refs = fs_big_malloc(nrefs * sizeof *refs);
+    fs_pit_selection *sel = calloc(nf + 1, sizeof *sel); /* per feature */
     const char **header = calloc(nf + 1, sizeof *header), **column = calloc(nf + 1, sizeof *column);
     fs_pit_rows *keep = fs_pit_rows_new(); /* the rows refs point to */
     const char **cols = calloc(nf + 1, sizeof *cols); /* the columns of one join */
-    int rc = refs && header && column && keep && cols ? FS_OK : FS_E_NOMEM;
+    int rc = sel && header && column && keep && cols ? FS_OK : FS_E_NOMEM;
     /* One join per (table, TTL, key set); other columns of it copy its rows. */
     for (size_t f = 0; rc == FS_OK && f < nf; f++) {
         json_t *c = json_array_get(spec, f), *jk = json_object_get(c, "keys");
@@ -256,7 +250,7 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
                 break;
         }
         if (g < f) {
-            memcpy(refs + f * n, refs + g * n, n * sizeof *refs);
+            sel[f] = sel[g];
             continue;
         }
         size_t k = 0;
@@ -286,7 +280,7 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
                 cols[ncols++] = col;
         }
         int64_t old = INT64_MAX;
-        rc = fs_pit_join(e, table, cols, ncols, ttl, known_at, ks[k].groups, jobs, refs + f * n, keep,
+        rc = fs_pit_join(e, table, cols, ncols, ttl, known_at, ks[k].groups, jobs, keep, &sel[f],
                          &old);
         if (rc != FS_OK && rc != FS_E_NOMEM) { /* a chunk file that cannot be read */
             fs_sb_printf(err, "cannot read the stored rows of %s: %s", table, fs_strerror(rc));
@@ -307,7 +301,7 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
     fs_sha256 sha;
     fs_sha256_init(&sha);
     if (rc == FS_OK) {
-        out_ctx oc = {spec, L, refs, nf, jsonl_out, header, column};
+        out_ctx oc = {spec, L, sel, nf, jsonl_out, header, column};
         rc = write_output(&oc, jobs, fo, &sha);
     }
     if (fo) {
@@ -339,7 +333,7 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
         free(ks[k].buf);
         fs_label_groups_free(ks[k].groups);
     }
-    free(refs);
+    free(sel);
     fs_pit_rows_free(keep);
     free(cols);
     free(header);

@@ -37,12 +37,15 @@ struct fs_label_groups {
 /* The rows the joins selected, copied out of what the readers read, so
  * that the tables are never held whole: per join one batch with a row per
  * label (row i for label i, so the output reads it in order), and per
- * worker an arena for the strings it copied. */
+ * worker an arena for the strings it copied; or, for a join through the
+ * head, its array of references. */
 struct fs_pit_rows {
     void **b; /* fs_batch * */
     size_t n, cap;
     void **strings; /* fs_arena * */
     size_t ns, caps;
+    void **refs; /* fs_row_ref arrays */
+    size_t nr, capr;
 };
 
 typedef struct {
@@ -59,7 +62,7 @@ typedef struct {
     size_t ngroups, next;
     const size_t *order;
     const int64_t *order_ts;
-    fs_row_ref *out;
+    fs_row_ref *out; /* through the head: per label */
     pthread_mutex_t mu;
     int rc;
     int64_t oldest;
@@ -108,14 +111,13 @@ static void entity_range(const join_ctx *c, const entity_group *g, int64_t *from
     *to = hi == INT64_MAX ? INT64_MAX : hi + 1;
 }
 
-/* Copies row `row` of `src` into row `li` of `dst` (same columns). Strings
- * go to the worker's arena, or share the copy made for label `same_as`
- * (>= 0) when it chose the same row. */
+/* Copies the columns of row `row` of `src` into row `li` of `dst` (same
+ * columns; nothing else of a row is read later). Strings go to the
+ * worker's arena, or share the copy made for label `same_as` (>= 0) when
+ * it chose the same row. */
 static int put_row(fs_batch *dst, size_t li, const fs_batch *src, size_t row, fs_arena *strings,
                    long same_as)
 {
-    dst->event_ts[li] = src->event_ts[row];
-    dst->seq[li] = src->seq[row];
     for (size_t k = 0; k < dst->ncols; k++) {
         fs_column *d = &dst->cols[k];
         const fs_column *sc = &src->cols[k];
@@ -144,7 +146,8 @@ static int put_row(fs_batch *dst, size_t li, const fs_batch *src, size_t row, fs
 }
 
 /* Merges one entity's labels (sorted by time) with its rows read by a
- * direct reader; each label's row is copied into its row of c->chosen. */
+ * direct reader; each label's row is copied into its row of c->chosen
+ * (which new_chosen made null). */
 static int merge_direct(join_ctx *c, const entity_group *g, fs_entity_reader *rd, fs_arena *strings,
                         int64_t *oldest)
 {
@@ -167,11 +170,8 @@ static int merge_direct(join_ctx *c, const entity_group *g, fs_entity_reader *rd
                 return rc;
             put = best;
             put_li = (long)li;
-            c->out[li] = (fs_row_ref){c->chosen, li};
             if (rows->event_ts[best] < *oldest)
                 *oldest = rows->event_ts[best];
-        } else {
-            c->out[li] = (fs_row_ref){NULL, 0};
         }
     }
     return FS_OK;
@@ -211,7 +211,9 @@ static int merge_entity(join_ctx *c, const entity_group *g, row_buf *buf, int64_
 
 /* The batch of selected rows of one join: the reader's columns (names
  * owned by the batch: it outlives the reader) and one row per label, all
- * null until a merge puts a row there. */
+ * null until a merge puts a row there. Only the columns' validity and
+ * values are ever written: the system fields' arrays are reserved but not
+ * touched, so they cost no memory (tens of MB a join at 1M labels). */
 static int new_chosen(const fs_batch *like, size_t nlabels, fs_batch **out)
 {
     *out = NULL;
@@ -235,10 +237,6 @@ static int new_chosen(const fs_batch *like, size_t nlabels, fs_batch **out)
         return FS_E_NOMEM;
     }
     b->n = nlabels;
-    for (size_t i = 0; i < nlabels; i++) {
-        b->entity[i] = "";
-        b->entity_len[i] = 0;
-    }
     for (size_t k = 0; k < b->ncols; k++)
         memset(b->cols[k].valid, 0, nlabels);
     *out = b;
@@ -439,19 +437,23 @@ void fs_pit_rows_free(fs_pit_rows *k)
         fs_arena_free((fs_arena *)k->strings[i]);
         free(k->strings[i]);
     }
+    for (size_t i = 0; i < k->nr; i++)
+        free(k->refs[i]);
     free(k->b);
     free(k->strings);
+    free(k->refs);
     free(k);
 }
 
 int fs_pit_join(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
                 int64_t ttl_ns, uint64_t known_at, const fs_label_groups *g, int jobs,
-                fs_row_ref *out, fs_pit_rows *keep, int64_t *oldest_used)
+                fs_pit_rows *keep, fs_pit_selection *sel, int64_t *oldest_used)
 {
     join_ctx c = {.e = e, .table = table, .cols = cols, .ncols = ncols, .keep = keep,
                   .ttl = ttl_ns, .known_at = known_at, .groups = g->groups,
-                  .ngroups = g->ngroups, .order = g->order, .order_ts = g->order_ts, .out = out,
+                  .ngroups = g->ngroups, .order = g->order, .order_ts = g->order_ts,
                   .oldest = INT64_MAX};
+    *sel = (fs_pit_selection){NULL, NULL};
     /* Directly from the chunk files, unless a column changed type between
      * commits: then through the head, which keeps each batch's own types. */
     fs_entity_reader *probe = NULL;
@@ -472,8 +474,18 @@ int fs_pit_join(fs_engine *e, const char *table, const char *const *cols, size_t
     fs_entity_reader_close(probe);
     if (prc != FS_OK && prc != FS_E_INVAL)
         return prc;
-    for (size_t i = 0; i < g->n; i++)
-        out[i] = (fs_row_ref){NULL, 0};
+    if (c.direct) {
+        sel->rows = c.chosen;
+    } else { /* labels without a key are in no group: none stays unset */
+        if (!(c.out = fs_big_malloc((g->n + 1) * sizeof *c.out)) ||
+            push_ptr(&keep->refs, &keep->nr, &keep->capr, c.out)) {
+            free(c.out);
+            return FS_E_NOMEM;
+        }
+        for (size_t i = 0; i < g->n; i++)
+            c.out[i] = (fs_row_ref){NULL, 0};
+        sel->refs = c.out;
+    }
     pthread_mutex_init(&c.mu, NULL);
     if (jobs < 1)
         jobs = 1;

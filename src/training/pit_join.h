@@ -37,17 +37,31 @@ typedef struct fs_pit_rows fs_pit_rows;
 fs_pit_rows *fs_pit_rows_new(void); /* NULL when out of memory */
 void fs_pit_rows_free(fs_pit_rows *k);
 
-/* out[i] (one per label of g) receives the row the rule selects for label i,
- * with the columns `cols` (valid until `keep` is freed), or batch NULL when
- * none qualifies (or its key was NULL). Rows are read entity by entity
- * straight from the chunk files (fs_entity_reader); only when a column
- * changed type between commits does the join read through the engine's
- * head, and then out points into the head. When oldest_used is not NULL
- * it receives the smallest event_ts of any row selected (INT64_MAX when
+/* The rows one join selected, one per label of g, with the columns `cols`
+ * (valid until `keep` is freed). Rows are read entity by entity straight
+ * from the chunk files (fs_entity_reader), and then `rows` holds them:
+ * label i's row is row i, all of its columns null when no row qualifies
+ * (or its key was NULL); only its columns are set, not its system fields.
+ * Only when a column changed type between commits does the join read
+ * through the engine's head: then `rows` is NULL and refs[i] points into
+ * the head (batch NULL when none qualifies). */
+typedef struct {
+    const fs_batch *rows;
+    const fs_row_ref *refs;
+} fs_pit_selection;
+
+/* Joins the labels of g with `table`. When oldest_used is not NULL it
+ * receives the smallest event_ts of any row selected (INT64_MAX when
  * none): what a later rebuild needs to still exist.
  * @return FS_OK; FS_E_NOMEM; a chunk file's read error. */
 int fs_pit_join(fs_engine *e, const char *table, const char *const *cols, size_t ncols,
                 int64_t ttl_ns, uint64_t known_at, const fs_label_groups *g, int jobs,
-                fs_row_ref *out, fs_pit_rows *keep, int64_t *oldest_used);
+                fs_pit_rows *keep, fs_pit_selection *sel, int64_t *oldest_used);
+
+/* Label i's row of a selection, as a reference (batch NULL: none). */
+static inline fs_row_ref fs_pit_selected(const fs_pit_selection *sel, size_t i)
+{
+    return sel->rows ? (fs_row_ref){sel->rows, i} : sel->refs[i];
+}
 
 #endif
