@@ -3,7 +3,7 @@
  * later commit), duplicates inside one commit, labels before all data, on
  * row times, on TTL edges, duplicated labels, unknown entities, three views
  * with different TTLs, and a known_at watermark between commits. Also:
- * a column retyped between commits (joined through the head); output
+ * labels in random and in time order; a column retyped between commits (joined through the head); output
  * order, rejects, name collisions, runs rebuilt byte for byte after
  * later ingests and recomputation, and a rebuild refused after retention;
  * a label file large enough to be parsed on two threads giving every row,
@@ -118,6 +118,24 @@ static void write_labels(const char *path)
     fclose(f);
 }
 
+static int by_time(const void *a, const void *b)
+{
+    const label *x = a, *y = b;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* The labels of write_labels again, in time order (as files often come):
+ * each entity's labels are then sorted already. */
+static void rewrite_labels_by_time(const char *path)
+{
+    qsort(labels, N_LABELS, sizeof *labels, by_time);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "id,symbol,event_ts\n");
+    for (int i = 0; i < N_LABELS; i++)
+        fprintf(f, "%d,S%02d,%lld\n", i, labels[i].ent, (long long)(BASE + labels[i].t));
+    fclose(f);
+}
+
 /* Reads the CSV output into cells[row][col] (strings). */
 static int read_csv(const char *path, char ***cells, int ncols)
 {
@@ -222,6 +240,11 @@ TEST(matches_brute_force_reference)
                 CHECK_STR(r.output_sha256, sha1); /* threads never change a byte */
         }
     }
+    rewrite_labels_by_time(lpath);
+    fs_training_opts o = {.labels = lpath, .features = feats, .n_features = 3, .out = out, .jobs = 2};
+    fs_training_result r;
+    CHECK_INT(fs_training_set(s, &o, &r), FS_OK);
+    CHECK_INT(check_against_reference(out, N_COMMITS), 0);
     fs_close(s);
     rm_rf(dir);
     free(dir);

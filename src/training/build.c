@@ -19,7 +19,7 @@ enum { MAX_KEYSETS = 8, MAX_KEYS = 8, OUT_BATCH = 16384, COL_CACHE = 16 };
 /* Entity keys of every label for one set of join-key columns. */
 typedef struct {
     json_t *keys; /* the join-key names (borrowed from the spec) */
-    const char **key_of; /* per label: its values joined by ':' */
+    const char **key_of; /* several keys: per label, its values joined by ':' */
     char *buf;
     fs_label_groups *groups;
 } keyset;
@@ -31,14 +31,8 @@ static int keyset_build(keyset *ks, json_t *jk, const fs_labels *L)
     for (size_t k = 0; k < nk && k < MAX_KEYS; k++)
         kc[k] = fs_labels_col(L, json_string_value(json_array_get(jk, k)));
     ks->keys = jk;
-    if (nk == 1) { /* the key is the label's cell itself */
-        ks->key_of = malloc((n + 1) * sizeof *ks->key_of);
-        if (!ks->key_of)
-            return FS_E_NOMEM;
-        for (size_t i = 0; i < n; i++)
-            ks->key_of[i] = L->cell[i * L->ncols + (size_t)kc[0]];
-        return fs_label_groups_build(ks->key_of, L->ts, n, &ks->groups);
-    }
+    if (nk == 1) /* the key is the label's cell itself */
+        return fs_label_groups_build(n ? L->cell + kc[0] : NULL, L->ncols, L->ts, n, &ks->groups);
     size_t total = 1;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < nk && k < MAX_KEYS; k++)
@@ -60,7 +54,7 @@ static int keyset_build(keyset *ks, json_t *jk, const fs_labels *L)
         if (!nk)
             *p++ = 0;
     }
-    return fs_label_groups_build(ks->key_of, L->ts, n, &ks->groups);
+    return fs_label_groups_build(ks->key_of, 1, L->ts, n, &ks->groups);
 }
 
 /* ---- formatting rows, in parallel ----------------------------------------------------- */

@@ -95,10 +95,10 @@ static int collect(void *p, fs_row_ref r)
     return 0;
 }
 
-/* A label's time, index and entity group, for sorting. */
+/* A label's time and index, for sorting an entity's labels. */
 typedef struct {
     int64_t ts;
-    uint32_t idx, group;
+    size_t idx;
 } timed_label;
 
 /* The stored rows an entity's labels can see: from the first label's TTL
@@ -300,7 +300,8 @@ static void *worker(void *p)
 
 /* Sorts v[0..n) by ts, stably: LSD radix sort, 8 bits a pass, of the
  * offset from the smallest time; a pass where every label has the same
- * byte is skipped (label times span far less than 64 bits). tmp: n more. */
+ * byte is skipped (label times span far less than 64 bits). tmp: n more.
+ * Called per entity, so that both arrays stay in cache. */
 static void radix_by_time(timed_label *v, timed_label *tmp, size_t n)
 {
     if (n < 2)
@@ -325,6 +326,35 @@ static void radix_by_time(timed_label *v, timed_label *tmp, size_t n)
             tmp[count[((uint64_t)v[i].ts - (uint64_t)lo) >> shift & 0xff]++] = v[i];
         memcpy(v, tmp, n * sizeof *v);
     }
+}
+
+/* Sorts one entity's labels (in label order) by time, stably (ties keep
+ * label order, which changes no answer); labels already in time order, as
+ * a file sorted by time gives them, are left as they are. */
+static int sort_group(size_t *order, int64_t *order_ts, size_t n, timed_label **scratch,
+                      size_t *cap)
+{
+    size_t i = 1;
+    while (i < n && order_ts[i - 1] <= order_ts[i])
+        i++;
+    if (i >= n)
+        return FS_OK;
+    if (2 * n > *cap) {
+        timed_label *p = realloc(*scratch, 2 * n * sizeof *p);
+        if (!p)
+            return FS_E_NOMEM;
+        *scratch = p;
+        *cap = 2 * n;
+    }
+    timed_label *v = *scratch;
+    for (size_t k = 0; k < n; k++)
+        v[k] = (timed_label){order_ts[k], order[k]};
+    radix_by_time(v, v + n, n);
+    for (size_t k = 0; k < n; k++) {
+        order[k] = v[k].idx;
+        order_ts[k] = v[k].ts;
+    }
+    return FS_OK;
 }
 
 /* The group of `key` in the open-addressing map (grown as groups come),
@@ -356,54 +386,62 @@ static size_t group_of(fs_label_groups *g, size_t **slots, size_t *nslots, const
     return (*slots)[s] - 1;
 }
 
-int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
+int fs_label_groups_build(const char *const *keys, size_t stride, const int64_t *ts, size_t n,
                           fs_label_groups **out)
 {
     *out = NULL;
     if (n >= UINT32_MAX)
-        return FS_E_INVAL; /* label indices are 32-bit */
+        return FS_E_INVAL; /* group numbers are 32-bit */
     fs_label_groups *g = calloc(1, sizeof *g);
-    size_t *slots = NULL, nslots = 0;
+    size_t *slots = NULL, nslots = 0, cap = 0;
+    timed_label *scratch = NULL;
     if (g) {
         g->n = n;
         g->groups = malloc((n + 1) * sizeof *g->groups);
         g->order = fs_big_malloc((n + 1) * sizeof *g->order);
         g->order_ts = fs_big_malloc((n + 1) * sizeof *g->order_ts);
     }
-    timed_label *tl = fs_big_malloc((n + 1) * sizeof *tl), *tmp = fs_big_malloc((n + 1) * sizeof *tmp);
-    int rc = g && g->groups && g->order && g->order_ts && tl && tmp ? FS_OK : FS_E_NOMEM;
+    uint32_t *gid = fs_big_malloc((n + 1) * sizeof *gid); /* each label's group */
+    int rc = g && g->groups && g->order && g->order_ts && gid ? FS_OK : FS_E_NOMEM;
     /* Each label's group; labels without a key take no part. */
-    size_t m = 0;
     for (size_t i = 0; rc == FS_OK && i < n; i++) {
-        if (!keys[i])
+        const char *key = keys[i * stride];
+        if (!key) {
+            gid[i] = UINT32_MAX;
             continue;
-        size_t k = group_of(g, &slots, &nslots, keys[i]);
+        }
+        size_t k = group_of(g, &slots, &nslots, key);
         if (k == SIZE_MAX) {
             rc = FS_E_NOMEM;
             break;
         }
         g->groups[k].count++;
-        tl[m++] = (timed_label){ts[i], (uint32_t)i, (uint32_t)k};
+        gid[i] = (uint32_t)k;
     }
     if (rc == FS_OK) {
-        /* By time (stable: ties keep label order, which changes no answer),
-         * then a stable counting sort by group: by time within each. */
-        radix_by_time(tl, tmp, m);
+        /* A counting sort by group keeps label order within each; then each
+         * group is sorted by time on its own, small enough to stay in cache. */
         size_t at = 0;
         for (size_t k = 0; k < g->ngroups; k++) {
             g->groups[k].first = at;
             at += g->groups[k].count;
             g->groups[k].count = 0;
         }
-        for (size_t i = 0; i < m; i++) {
-            entity_group *e = &g->groups[tl[i].group];
+        for (size_t i = 0; i < n; i++) {
+            if (gid[i] == UINT32_MAX)
+                continue;
+            entity_group *e = &g->groups[gid[i]];
             size_t pos = e->first + e->count++;
-            g->order[pos] = tl[i].idx;
-            g->order_ts[pos] = tl[i].ts;
+            g->order[pos] = i;
+            g->order_ts[pos] = ts[i];
+        }
+        for (size_t k = 0; rc == FS_OK && k < g->ngroups; k++) {
+            entity_group *e = &g->groups[k];
+            rc = sort_group(g->order + e->first, g->order_ts + e->first, e->count, &scratch, &cap);
         }
     }
-    free(tl);
-    free(tmp);
+    free(gid);
+    free(scratch);
     free(slots);
     if (rc != FS_OK) {
         fs_label_groups_free(g);

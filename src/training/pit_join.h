@@ -23,11 +23,12 @@
  * shared by the joins of every table keyed the same way. */
 typedef struct fs_label_groups fs_label_groups;
 
-/* keys[i]: label i's entity key (NULL: the label is skipped); ts[i]: its
- * time. The keys are borrowed (keep them alive while the groups are used);
- * the times are copied.
+/* keys[i * stride]: label i's entity key (NULL: the label is skipped), so
+ * a column of the labels' cells serves as it is; ts[i]: its time. The keys
+ * are borrowed (keep them alive while the groups are used); the times are
+ * copied.
  * @return FS_OK; FS_E_NOMEM; FS_E_INVAL (4G labels or more). */
-int fs_label_groups_build(const char *const *keys, const int64_t *ts, size_t n,
+int fs_label_groups_build(const char *const *keys, size_t stride, const int64_t *ts, size_t n,
                           fs_label_groups **out);
 void fs_label_groups_free(fs_label_groups *g);
 
