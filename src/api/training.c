@@ -362,7 +362,6 @@ int fs_training_set(fs_store *s, const fs_training_opts *o, fs_training_result *
     if ((rc = fs_trainset_build(s->engine, cols, &L, known, jsonl_out, jobs, o->out, NULL, oldest, &bo,
                                 &err)) != FS_OK)
         goto out;
-    fs_phase("write output");
     /* Record the run: its spec, a copy of its labels, hashes. */
     uint64_t id = next_run_id(s->dir);
     snprintf(result->run_id, sizeof result->run_id, "%" PRIu64, id);

@@ -19,7 +19,15 @@ void fs_huge_hint(void *p, size_t bytes)
 
 void *fs_big_malloc(size_t bytes)
 {
-    void *p = malloc(bytes);
-    fs_huge_hint(p, bytes);
+    enum { HUGE = 2 << 20 };
+    if (bytes < 2 * (size_t)HUGE)
+        return malloc(bytes);
+    /* Aligned to a huge page and a whole number of them: otherwise the
+     * unaligned head and tail (up to 4 MiB) still fault page by page. */
+    size_t whole = (bytes + HUGE - 1) & ~(size_t)(HUGE - 1);
+    void *p = NULL;
+    if (whole < bytes || posix_memalign(&p, HUGE, whole) != 0)
+        return NULL;
+    fs_huge_hint(p, whole);
     return p;
 }

@@ -12,7 +12,8 @@
  * 4 MiB, nor where the kernel does not support it). */
 void fs_huge_hint(void *p, size_t bytes);
 
-/* malloc with the hint. */
+/* malloc with the hint; a large block is aligned to a huge page and
+ * rounded up to whole ones. Freed with free(). */
 void *fs_big_malloc(size_t bytes);
 
 #endif

@@ -297,6 +297,7 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
     if (rc == FS_OK) {
         out_ctx oc = {spec, L, sel, nf, jsonl_out, header, column};
         rc = write_output(&oc, jobs, fo, &sha);
+        fs_phase("write output");
     }
     if (fo) {
         int werr = 0;
@@ -322,6 +323,7 @@ int fs_trainset_build(fs_engine *e, json_t *spec, const fs_labels *L, uint64_t k
     }
     if (rc != FS_OK && fo)
         unlink(tmp);
+    fs_phase("sync output");
     for (size_t k = 0; k < nks; k++) {
         free(ks[k].key_of);
         free(ks[k].buf);

@@ -52,27 +52,34 @@ static void reject(builder *b, uint64_t line, const char *why)
         fprintf(b->rejects, "%s:%llu\t%s\n", b->name, (unsigned long long)line, why);
 }
 
+/* p grown to `bytes` (or made, when NULL), with the huge-page hint. */
+static void *regrow(void *p, size_t bytes)
+{
+    if (!p)
+        return fs_big_malloc(bytes);
+    p = realloc(p, bytes);
+    fs_huge_hint(p, bytes);
+    return p;
+}
+
 /* Room for `cap` rows of ncols cells (ncols fixed once rows exist). */
 static int reserve_rows(builder *b, size_t cap)
 {
     fs_labels *l = b->l;
-    const char **cell = realloc(l->cell, cap * l->ncols * sizeof *cell);
+    const char **cell = regrow(l->cell, cap * l->ncols * sizeof *cell);
     if (cell)
         l->cell = cell;
-    uint8_t *lit = realloc(l->literal, cap * l->ncols);
+    uint8_t *lit = regrow(l->literal, cap * l->ncols);
     if (lit)
         l->literal = lit;
-    int64_t *ts = realloc(l->ts, cap * sizeof *ts);
+    int64_t *ts = regrow(l->ts, cap * sizeof *ts);
     if (ts)
         l->ts = ts;
-    uint64_t *line = realloc(l->line, cap * sizeof *line);
+    uint64_t *line = regrow(l->line, cap * sizeof *line);
     if (line)
         l->line = line;
     if (!cell || !lit || !ts || !line)
         return -1;
-    fs_huge_hint(l->cell, cap * l->ncols * sizeof *cell);
-    fs_huge_hint(l->ts, cap * sizeof *ts);
-    fs_huge_hint(l->line, cap * sizeof *line);
     b->cap = cap;
     return 0;
 }
@@ -263,10 +270,11 @@ static int parse_csv(builder *b, const char *data, size_t len, fs_strbuf *err)
         fs_sb_printf(err, "%s:1: not a CSV file with a header line", b->name);
         return FS_E_PARSE;
     }
-    char *d = fs_arena_alloc(&l->arena, len + 1); /* the cells live in this copy */
+    /* The cells live in this copy, tokenized in place (the caller may
+     * still be reading `data`). */
+    char *d = l->text = fs_big_malloc(len + 1);
     if (!d)
         return FS_E_NOMEM;
-    fs_huge_hint(d, len + 1);
     memcpy(d, data, len);
     d[len] = 0;
     long nh = csv_record(d, len, &pos, hdr, 1024, &next_line);
@@ -456,6 +464,7 @@ void fs_labels_free(fs_labels *l)
     free(l->literal);
     free(l->ts);
     free(l->line);
+    free(l->text);
     fs_arena_free(&l->arena);
     memset(l, 0, sizeof *l);
 }

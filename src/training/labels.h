@@ -24,7 +24,8 @@ typedef struct {
     int64_t *ts;       /* n: event_ts in ns */
     uint64_t *line;    /* n: line in the file */
     uint64_t rejected;
-    fs_arena arena;
+    char *text;        /* CSV: a copy of the file, the cells point into it */
+    fs_arena arena;    /* names; JSON lines: the cells */
 } fs_labels;
 
 /* Parses `data` (the whole file). `required` names the columns every row
