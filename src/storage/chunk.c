@@ -116,6 +116,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -128,6 +129,7 @@
 
 enum { C_DOD = 1, C_FOR = 2, C_DECIMAL = 3, C_GORILLA = 4, C_DICT = 5, C_BOOL = 6, C_BYTEXOR = 7 };
 enum { F_MINMAX_I64 = 1, F_MINMAX_F64 = 2, F_VALIDITY = 4, F_KNOWN = 7 };
+enum { REGION_BITS = 20 }; /* populate(): the file is mapped 1 MiB at a time */
 
 /* ------------------------------------------------------------------ */
 /* helpers shared by both sides                                        */
@@ -1092,6 +1094,8 @@ struct fs_chunk {
     size_t nent;
     fs_chunk_entity *ent;
     ridx *seg;
+    atomic_uchar *mapped; /* per 1 MiB region of the file: populated already */
+    size_t nregions;
 };
 
 static int corrupt(fs_strbuf *err, const char *path, const char *what)
@@ -1303,6 +1307,11 @@ int fs_chunk_open(const char *path, fs_chunk **out, fs_strbuf *err)
         goto fail;
     }
     c->map = m;
+    c->nregions = (c->size >> REGION_BITS) + 1;
+    if (!(c->mapped = calloc(c->nregions, sizeof *c->mapped))) {
+        rc = FS_E_NOMEM;
+        goto fail;
+    }
     size_t hdr_end = 0;
     if ((rc = parse_header(c, &hdr_end, err)) != FS_OK)
         goto fail;
@@ -1324,6 +1333,7 @@ void fs_chunk_close(fs_chunk *c)
     fs_arena_free(&c->arena);
     free(c->ent);
     free(c->seg);
+    free((void *)c->mapped);
     free(c->path);
     free(c);
 }
@@ -1463,6 +1473,29 @@ static int check_batch_columns(const fs_chunk *c, const fs_batch *out, fs_strbuf
     return FS_OK;
 }
 
+/* Maps the file's pages of the regions under [p, p + len) that no read
+ * mapped before, a region (1 MiB) in one call: page by page, each fault
+ * mapping 64 KiB, the faults of a scan over all entities cost more than a
+ * tenth of the decoding on a VM. Only a hint: unmapped, pages fault in as
+ * they are read. */
+static void populate(fs_chunk *c, const uint8_t *p, size_t len)
+{
+#ifdef MADV_POPULATE_READ
+    size_t off = (size_t)(p - c->map);
+    for (size_t r = off >> REGION_BITS; r <= (off + len) >> REGION_BITS && r < c->nregions; r++) {
+        if (atomic_load_explicit(&c->mapped[r], memory_order_relaxed) ||
+            atomic_exchange_explicit(&c->mapped[r], 1, memory_order_relaxed))
+            continue;
+        size_t from = r << REGION_BITS, to = from + ((size_t)1 << REGION_BITS);
+        madvise((void *)(c->map + from), (to < c->size ? to : c->size) - from, MADV_POPULATE_READ);
+    }
+#else
+    (void)c;
+    (void)p;
+    (void)len;
+#endif
+}
+
 /* Reads entity idx into `out`, whose column k takes the chunk's column
  * map[k] (types checked by the caller), or stays null when map[k] < 0.
  * Blocks of columns nobody asked for are stepped over unchecked. */
@@ -1472,6 +1505,7 @@ static int read_entity(fs_chunk *c, int idx, const int *map, fs_batch *out, fs_s
     const fs_chunk_entity *e = &c->ent[idx];
     fs_rbuf r;
     fs_rbuf_init(&r, c->seg[idx].seg, (size_t)c->seg[idx].len);
+    populate(c, c->seg[idx].seg, (size_t)c->seg[idx].len);
 
     /* Segment head: must repeat the index entry. */
     uint64_t klen, n;

@@ -1531,6 +1531,8 @@ struct fs_entity_reader {
     int *map;
     uint32_t *ord;
     size_t cap_ord;
+    int *seg; /* per pending file: the entity's segment being read, or -1 */
+    size_t cap_seg;
 };
 
 /* Where `r`'s columns are in a stored batch (-1: absent); FS_E_INVAL when
@@ -1576,6 +1578,7 @@ void fs_entity_reader_close(fs_entity_reader *r)
     free(r->map);
     free(r->present);
     free(r->ord);
+    free(r->seg);
     free(r->table);
     free(r);
 }
@@ -1705,11 +1708,30 @@ static int gather_entity(fs_entity_reader *r, const char *entity, size_t len, in
 {
     fs_engine *e = r->e;
     int rc = FS_OK;
+    /* The segments to read first, so that the rows get room at once:
+     * growing as they came copied the rows read so far and touched twice
+     * the memory. */
+    if (e->npending > r->cap_seg) {
+        int *p = realloc(r->seg, e->npending * sizeof *p);
+        if (!p)
+            return FS_E_NOMEM;
+        r->seg = p;
+        r->cap_seg = e->npending;
+    }
+    size_t rows = r->out.n;
+    for (size_t i = 0; i < e->npending; i++) {
+        const fs_chunk_entity *en = pending_entity(r, &e->pending[i], entity, len, &r->seg[i]);
+        if (en && en->max_ts >= from && en->min_ts <= last)
+            rows += (size_t)en->rows;
+        else
+            r->seg[i] = -1;
+    }
+    if (fs_batch_reserve(&r->out, rows) != FS_OK)
+        return FS_E_NOMEM;
     for (size_t i = 0; i < e->npending && rc == FS_OK; i++) {
         pending_file *pf = &e->pending[i];
-        int idx;
-        const fs_chunk_entity *en = pending_entity(r, pf, entity, len, &idx);
-        if (!en || en->max_ts < from || en->min_ts > last)
+        int idx = r->seg[i];
+        if (idx < 0)
             continue;
         fs_strbuf msg = {0};
         if ((rc = map_chunk(r, pf->ch, r->map, &msg)) == FS_OK)
