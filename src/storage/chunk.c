@@ -91,7 +91,7 @@
  * or the read of the entity that holds it.
  *
  * The file is mmapped read-only: chunk files are immutable once renamed into
- * place, and a lookup touches only the pages of one segment.
+ * place, and a lookup maps only the 1 MiB region(s) around one segment.
  *
  * Not measured yet: whether blocks should be split below a segment (a
  * segment is one block per column however many rows the entity has: a day
