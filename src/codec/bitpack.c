@@ -60,19 +60,7 @@ static uint64_t low_mask(unsigned width)
     return ((UINT64_C(1) << (width & 63)) - 1) | (0 - (uint64_t)(width >> 6));
 }
 
-static uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = x << 8 | p[i];
-    return x;
-}
-
-static void or_le64(uint8_t *p, uint64_t x)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] |= (uint8_t)(x >> (8 * i));
-}
+static void or_le64(uint8_t *p, uint64_t x) { fs_store_le64(p, fs_load_le64(p) | x); }
 
 static size_t packed_bytes(size_t cnt, unsigned width)
 {
@@ -117,10 +105,17 @@ int fs_unpack_frame(fs_rbuf *r, size_t cnt, unsigned width, uint64_t *out)
     memcpy(tmp, p, nbytes);
     memset(tmp + nbytes, 0, 9);
     uint64_t mask = low_mask(width);
+    if (width <= 56) { /* shift + width <= 63: one 8-byte load holds the value */
+        for (size_t i = 0; i < cnt; i++) {
+            size_t bit = i * width;
+            out[i] = fs_load_le64(tmp + bit / 8) >> (bit & 7) & mask;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < cnt; i++) {
         size_t bit = i * width;
         unsigned sh = (unsigned)(bit & 7);
-        uint64_t lo = load_le64(tmp + bit / 8) >> sh;
+        uint64_t lo = fs_load_le64(tmp + bit / 8) >> sh;
         uint64_t hi = ((uint64_t)tmp[bit / 8 + 8] << 1) << (63 - sh);
         out[i] = (lo | hi) & mask;
     }

@@ -94,12 +94,7 @@ void fs_wbuf_bits(fs_wbuf *w, uint64_t v, unsigned nbits)
         uint64_t acc = w->bitacc | v << w->bitcount;
         unsigned count = w->bitcount + nbits, nbytes = count / 8;
         uint8_t *out = w->data + w->len;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(out, &acc, 8); /* one store */
-#else
-        for (unsigned i = 0; i < 8; i++) /* little-endian on any host */
-            out[i] = (uint8_t)(acc >> (8 * i));
-#endif
+        fs_store_le64(out, acc); /* one store */
         w->len += nbytes;
         w->bitacc = nbytes == 8 ? 0 : acc >> (8 * nbytes);
         w->bitcount = count - 8 * nbytes;

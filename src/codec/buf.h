@@ -26,6 +26,32 @@ static inline double fs_bits_f64(uint64_t u)
     return d;
 }
 
+/* 8 bytes at p as a little-endian integer, and back: one unaligned load or
+ * store on little-endian hosts (x86, ARM), bytes one by one elsewhere. */
+static inline uint64_t fs_load_le64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t u;
+    memcpy(&u, p, 8);
+    return u;
+#else
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | p[i];
+    return u;
+#endif
+}
+
+static inline void fs_store_le64(uint8_t *p, uint64_t u)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &u, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(u >> (8 * i));
+#endif
+}
+
 /* ---- writing ---- */
 
 typedef struct {

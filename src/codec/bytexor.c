@@ -41,31 +41,6 @@
 /* Leading zero bytes of x, 8 for 0. */
 static inline unsigned zero_bytes(uint64_t x) { return x ? (unsigned)__builtin_clzll(x) / 8 : 8; }
 
-/* 8 bytes at p as a little-endian integer (the host's order on x86 and ARM). */
-static inline uint64_t load_le64(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t u;
-    memcpy(&u, p, 8);
-    return u;
-#else
-    uint64_t u = 0;
-    for (int i = 7; i >= 0; i--)
-        u = u << 8 | p[i];
-    return u;
-#endif
-}
-
-static inline void store_le64(uint8_t *p, uint64_t u)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &u, 8);
-#else
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(u >> (8 * i));
-#endif
-}
-
 size_t fs_bytexor_size(const double *vals, size_t n)
 {
     if (n == 0)
@@ -91,7 +66,7 @@ int fs_bytexor_encode(const double *vals, size_t n, fs_wbuf *w)
         return FS_E_NOMEM;
     uint8_t *head = w->data + w->len;
     uint64_t prev = fs_f64_bits(vals[0]);
-    store_le64(head, prev);
+    fs_store_le64(head, prev);
     uint8_t *zs = head + 8, *p = zs + nib;
     memset(zs, 0, nib);
     for (size_t k = 1; k < n; k++) {
@@ -99,7 +74,7 @@ int fs_bytexor_encode(const double *vals, size_t n, fs_wbuf *w)
         prev = cur;
         unsigned z = zero_bytes(x);
         zs[(k - 1) / 2] |= (uint8_t)(z << (4 * ((k - 1) & 1)));
-        store_le64(p, x); /* the bytes past 8 - z are overwritten by the next value */
+        fs_store_le64(p, x); /* the bytes past 8 - z are overwritten by the next value */
         p += 8 - z;
     }
     w->len = (size_t)(p - w->data);
@@ -128,18 +103,18 @@ int fs_bytexor_decode(fs_rbuf *r, size_t n, double *out)
     if (!p)
         return FS_E_CORRUPT;
     const uint8_t *end = p + need;
-    uint64_t prev = load_le64(head);
+    uint64_t prev = fs_load_le64(head);
     out[0] = fs_bits_f64(prev);
     for (size_t k = 1; k < n; k++) {
         unsigned z = (zs[(k - 1) / 2] >> (4 * ((k - 1) & 1))) & 15u;
         unsigned len = 8 - z;
         uint64_t x;
         if (end - p >= 8) {
-            x = len ? load_le64(p) & (~UINT64_C(0) >> (8 * z)) : 0; /* z == 8 would shift by 64 */
+            x = len ? fs_load_le64(p) & (~UINT64_C(0) >> (8 * z)) : 0; /* z == 8 would shift by 64 */
         } else { /* the last few values: never read past the block */
             uint8_t tmp[8] = {0};
             memcpy(tmp, p, len);
-            x = load_le64(tmp);
+            x = fs_load_le64(tmp);
         }
         p += len;
         prev ^= x;

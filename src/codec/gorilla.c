@@ -67,12 +67,7 @@ static inline void bw_put(bitw *b, uint64_t v, unsigned nbits)
     b->acc |= v << b->n;
     b->n += nbits;
     unsigned whole = b->n / 8;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(b->p, &b->acc, 8);
-#else
-    for (unsigned i = 0; i < 8; i++)
-        b->p[i] = (uint8_t)(b->acc >> (8 * i));
-#endif
+    fs_store_le64(b->p, b->acc);
     b->p += whole;
     b->acc = whole ? b->acc >> (8 * whole) : b->acc; /* whole <= 7: no shift by 64 */
     b->n -= 8 * whole;
