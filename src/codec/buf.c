@@ -172,7 +172,14 @@ int fs_rbuf_bytes(fs_rbuf *r, void *out, size_t n)
     return 0;
 }
 
-int fs_rbuf_u8(fs_rbuf *r, uint8_t *v) { return fs_rbuf_bytes(r, v, 1); }
+int fs_rbuf_u8(fs_rbuf *r, uint8_t *v)
+{
+    const uint8_t *p = fs_rbuf_take(r, 1); /* not fs_rbuf_bytes: a memcpy call per byte */
+    if (!p)
+        return -1;
+    *v = *p;
+    return 0;
+}
 
 int fs_rbuf_u32(fs_rbuf *r, uint32_t *v)
 {
@@ -188,10 +195,7 @@ int fs_rbuf_u64(fs_rbuf *r, uint64_t *v)
     const uint8_t *p = fs_rbuf_take(r, 8);
     if (!p)
         return -1;
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = x << 8 | p[i];
-    *v = x;
+    *v = fs_load_le64(p);
     return 0;
 }
 

@@ -277,6 +277,7 @@ static int parse_csv(builder *b, const char *data, size_t len, fs_strbuf *err)
         return FS_E_NOMEM;
     memcpy(d, data, len);
     d[len] = 0;
+    l->plain = !memchr(d, '"', len); /* unquoted cells end at a comma or line break */
     long nh = csv_record(d, len, &pos, hdr, 1024, &next_line);
     if (nh <= 0) {
         fs_sb_printf(err, "%s:1: not a CSV file with a header line", b->name);

@@ -25,6 +25,7 @@ typedef struct {
     uint64_t *line;    /* n: line in the file */
     uint64_t rejected;
     char *text;        /* CSV: a copy of the file, the cells point into it */
+    int plain;         /* CSV without a '"': no cell holds a comma, quote or line break */
     fs_arena arena;    /* names; JSON lines: the cells */
 } fs_labels;
 
