@@ -149,12 +149,14 @@ static int format_csv_row(const out_ctx *o, size_t i, col_cache *caches, fs_strb
         return 0;
     for (size_t c = 0; c < L->ncols; c++) {
         const char *v = L->cell[i * L->ncols + c];
+        if (p + 1 > ROW / 2) /* labels take at most half the row */
+            return 0;
         if (c)
             row[p++] = ',';
         if (!v)
             continue;
         size_t n = strlen(v);
-        if (n > FIELD || p + n + 1 > ROW / 2)
+        if (n > FIELD || p + n > ROW / 2)
             return 0;
         memcpy(row + p, v, n);
         p += n;
@@ -164,11 +166,13 @@ static int format_csv_row(const out_ctx *o, size_t i, col_cache *caches, fs_strb
         int col = ref.batch ? column_index(&caches[k], ref.batch, o->column[k]) : -1, quote;
         char vb[64];
         const char *v = fs_value_text(ref, col, vb, sizeof vb, &quote);
+        if (p + 2 > ROW) /* room for this comma and the newline */
+            return 0;
         row[p++] = ',';
         if (!v)
             continue;
         size_t n = strlen(v);
-        if (n > FIELD || p + n + 2 > ROW || (quote && strpbrk(v, ",\"\r\n")))
+        if (n > FIELD || p + n + 1 > ROW || (quote && strpbrk(v, ",\"\r\n")))
             return 0;
         memcpy(row + p, v, n);
         p += n;
