@@ -570,6 +570,49 @@ TEST(test_live_server)
     fs_free(detail);
 }
 
+/* Requests larger than a connection's memory pool (16 KiB: the library
+ * clears the whole pool after every request, so it is kept small): an 8 KB
+ * header line and a 60 KB body (5,000 entities) both get their answer. */
+TEST(test_large_requests)
+{
+    fs_server_opts o = {0};
+    o.threads = 1;
+    char *detail = NULL;
+    fs_server *live = NULL;
+    CHECK_INT(fs_server_start(store, &o, &live, &detail), FS_OK);
+    int port = fs_server_port(live);
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    fs_strbuf req = {0};
+    const char *q = "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [\"A\"]}}";
+    fs_sb_puts(&req, "POST /get-online-features HTTP/1.1\r\nHost: x\r\nX-Trace: ");
+    for (int i = 0; i < 8000; i++) /* a head of 8 KB */
+        fs_sb_append(&req, "t", 1);
+    fs_sb_printf(&req, "\r\nContent-Length: %zu\r\n\r\n%s", strlen(q), q);
+    int fd = connect_to(port);
+    CHECK(fd >= 0);
+    send_all(fd, req.buf);
+    CHECK_INT(read_response(fd, buf, cap), 200);
+    CHECK_CONTAINS(buf, "\"values\":[1.5]");
+    fs_strbuf body = {0};
+    fs_sb_puts(&body, "{\"features\": [\"v:x\"], \"entities\": {\"symbol\": [");
+    for (int e = 0; e < 5000; e++)
+        fs_sb_printf(&body, "%s\"%-10s\"", e ? ", " : "", "A");
+    fs_sb_puts(&body, "]}}");
+    CHECK(body.len > 60000);
+    fs_sb_reset(&req);
+    fs_sb_printf(&req, "POST /get-online-features HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", body.len);
+    send_all(fd, req.buf);
+    send_all(fd, body.buf);
+    CHECK_INT(read_response(fd, buf, cap), 200);
+    CHECK_CONTAINS(buf, "\"statuses\":[\"NOT_FOUND\""); /* "A" padded to 10 characters: no such entity */
+    close(fd);
+    fs_server_stop(live, 1000);
+    fs_sb_free(&req);
+    fs_sb_free(&body);
+    free(buf);
+}
+
 int main(void)
 {
     setup();
@@ -577,6 +620,7 @@ int main(void)
     RUN(test_readers_agree);
     RUN(test_push_and_materialize);
     RUN(test_live_server);
+    RUN(test_large_requests);
     fs_close(store);
     rm_rf(dir);
     free(dir);
