@@ -2898,6 +2898,95 @@ static int read_group(fs_engine *e, json_t *files, fs_batch *b, fs_strbuf *err)
     return rc;
 }
 
+/* Whether the files of a partition (manifest entries) are pending, not read
+ * into the head: 1 all of them, 0 none, -1 some. Under load_mu. */
+static int group_pending(const fs_engine *e, json_t *files)
+{
+    size_t i, in = 0;
+    json_t *en;
+    json_array_foreach(files, i, en) {
+        const char *rel = json_string_value(json_object_get(en, "file"));
+        for (size_t p = 0; p < e->npending; p++)
+            if (strcmp(e->pending[p].rel, rel) == 0) {
+                in++;
+                break;
+            }
+    }
+    return in == json_array_size(files) ? 1 : in == 0 ? 0 : -1;
+}
+
+/* After a compaction's manifest names the merged files: the pending files
+ * of each merged partition (merged[k] its old entries, added[k] the new
+ * one) give way to the merged file, in one critical section, so a direct
+ * read sees every row once. A partition read into the head meanwhile
+ * (load_pending takes all of a table's files at once) keeps its rows
+ * there, and its merged file is only for the next open. */
+static int swap_pending(fs_engine *e, const char *table, json_t *merged, json_t *added)
+{
+    size_t ng = json_array_size(merged), nadd = 0;
+    pthread_mutex_lock(&e->load_mu);
+    uint8_t *drop = calloc(e->npending + 1, 1);
+    int *swap = calloc(ng + 1, sizeof *swap);
+    int rc = drop && swap ? FS_OK : FS_E_NOMEM;
+    for (size_t k = 0; rc == FS_OK && k < ng; k++)
+        if ((swap[k] = group_pending(e, json_array_get(merged, k)) == 1))
+            nadd++;
+    if (rc == FS_OK && e->npending + nadd > e->cap_pending) {
+        size_t cap = e->npending + nadd;
+        pending_file *p = realloc(e->pending, cap * sizeof *p);
+        if (p) {
+            e->pending = p;
+            e->cap_pending = cap;
+        } else
+            rc = FS_E_NOMEM;
+    }
+    pending_file *fresh = calloc(nadd + 1, sizeof *fresh);
+    if (!fresh)
+        rc = FS_E_NOMEM;
+    for (size_t k = 0, a = 0; rc == FS_OK && k < ng; k++) {
+        if (!swap[k])
+            continue;
+        size_t i;
+        json_t *en;
+        json_array_foreach(json_array_get(merged, k), i, en) {
+            const char *rel = json_string_value(json_object_get(en, "file"));
+            for (size_t p = 0; p < e->npending; p++)
+                if (strcmp(e->pending[p].rel, rel) == 0)
+                    drop[p] = 1;
+        }
+        fresh[a].table = strdup(table);
+        fresh[a].rel = strdup(json_string_value(json_object_get(json_array_get(added, k), "file")));
+        if (!fresh[a].table || !fresh[a].rel)
+            rc = FS_E_NOMEM;
+        a++;
+    }
+    if (rc == FS_OK && nadd) {
+        pthread_rwlock_wrlock(&e->pend_lock);
+        pthread_rwlock_wrlock(&e->lock);
+        table_head *t = get_table(e, table);
+        if (t) {
+            remove_pending(e, drop);
+            for (size_t a = 0; a < nadd; a++)
+                e->pending[e->npending + a] = fresh[a];
+            t->npend += nadd;
+            __atomic_store_n(&e->npending, e->npending + nadd, __ATOMIC_RELEASE);
+            nadd = 0; /* handed over */
+        } else
+            rc = FS_E_NOMEM;
+        pthread_rwlock_unlock(&e->lock);
+        pthread_rwlock_unlock(&e->pend_lock);
+    }
+    for (size_t a = 0; fresh && a < nadd; a++) {
+        free(fresh[a].table);
+        free(fresh[a].rel);
+    }
+    free(fresh);
+    free(swap);
+    free(drop);
+    pthread_mutex_unlock(&e->load_mu);
+    return rc;
+}
+
 int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
                              fs_chunk_interval_fn interval_fn, void *ctx, uint64_t *merged_out,
                              uint64_t *files_out, fs_strbuf *err)
@@ -2912,12 +3001,8 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
     char suffix[40];
     snprintf(suffix, sizeof suffix, "-m%llx", (unsigned long long)fs_now_ns());
     pthread_mutex_lock(&e->commit_mu);
-    /* The head must hold every row before files change under it: rows read
-     * from the old files stay in memory, and the merged file is only for the
-     * next open. */
-    int rc = ensure_loaded(e, table);
-    if (rc == FS_OK && json_array_size(e->unlisted))
-        rc = checkpoint_locked(e, interval_fn, ctx, err); /* list streamed commits' files first */
+    int rc = json_array_size(e->unlisted) ? checkpoint_locked(e, interval_fn, ctx, err) /* list streamed commits' files first */
+                                          : FS_OK;
     json_t *groups = json_object(); /* start -> [entries] */
     size_t i;
     json_t *ch;
@@ -2932,7 +3017,24 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
             json_object_set_new(groups, key, g = json_array());
         json_array_append(g, ch);
     }
+    /* The table is not read into memory for this: a partition's files are
+     * read, merged and written one partition at a time, and then the merged
+     * file takes the place of the files it replaces among the pending ones
+     * (swap_pending). Only a partition of which some files were read into
+     * the head and some not (a streamed commit after the first read) needs
+     * the whole table in the head first, so that none of its rows is lost
+     * from view; then the merged files are only for the next open. */
+    const char *gkey;
+    json_t *gfiles;
+    int mixed = 0;
+    pthread_mutex_lock(&e->load_mu);
+    json_object_foreach(groups, gkey, gfiles) mixed |= json_array_size(gfiles) > 1 && group_pending(e, gfiles) < 0;
+    pthread_mutex_unlock(&e->load_mu);
+    if (rc == FS_OK && mixed)
+        rc = ensure_loaded(e, table);
     json_t *chunks = json_copy(e->chunks), *added = json_array(), *gone = json_array();
+    json_t *replaced = json_array(); /* per added file: the entries it replaces */
+    int named = 0; /* the manifest names the merged files */
     const char *key;
     json_t *g;
     json_object_foreach(groups, key, g) {
@@ -2960,6 +3062,7 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
         }
         if (rc == FS_OK) {
             json_array_extend(gone, g);
+            json_array_append(replaced, g);
             ++*merged_out;
         }
     }
@@ -2983,6 +3086,12 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
             json_decref(e->chunks);
             e->chunks = json_incref(keep);
             pthread_rwlock_unlock(&e->lock);
+            named = 1;
+            rc = swap_pending(e, table, replaced, added);
+            if (rc != FS_OK) /* the manifest is right: a reopen reads the merged files */
+                fs_sb_printf(err, "compacting %s: out of memory; reopen the store", table);
+        }
+        if (rc == FS_OK) {
             /* Only now may the old files go: a crash before leaves them unnamed. */
             json_array_foreach(gone, i, ch) {
                 char *path = fs_path_join(e->dir, json_string_value(json_object_get(ch, "file")));
@@ -2993,11 +3102,12 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
         }
         json_decref(keep);
     }
-    if (rc != FS_OK)
+    if (rc != FS_OK && !named)
         unlink_files(e, added, 0); /* the merged files nothing names */
     json_decref(chunks);
     json_decref(added);
     json_decref(gone);
+    json_decref(replaced);
     pthread_mutex_unlock(&e->commit_mu);
     return rc;
 }

@@ -251,7 +251,9 @@ int fs_engine_drop_chunks(fs_engine *e, const char *table, int64_t cutoff, uint6
  * ingests and successive checkpoints become one segment per partition, as
  * TimescaleDB's compress_chunk turns a chunk into compressed segments. The
  * merged files are durable before the manifest names them (atomically); the
- * old files are deleted after. Rows and reads are unchanged. Partitions
+ * old files are deleted after. Rows and reads are unchanged. One
+ * partition is in memory at a time; the table is read into the head only
+ * when a partition has files both in it and not yet read. Partitions
  * whose files have different columns are left alone. Reports partitions
  * merged and files removed. */
 int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
