@@ -2898,20 +2898,28 @@ static int read_group(fs_engine *e, json_t *files, fs_batch *b, fs_strbuf *err)
     return rc;
 }
 
+/* The pending files by name: rel -> index in e->pending (a hash, so that
+ * a store of many thousand files is not compared pairwise). Under load_mu;
+ * NULL when out of memory. */
+static json_t *pending_by_name(const fs_engine *e)
+{
+    json_t *m = json_object();
+    for (size_t p = 0; m && p < e->npending; p++)
+        if (json_object_set_new(m, e->pending[p].rel, json_integer((json_int_t)p)) != 0) {
+            json_decref(m);
+            return NULL;
+        }
+    return m;
+}
+
 /* Whether the files of a partition (manifest entries) are pending, not read
- * into the head: 1 all of them, 0 none, -1 some. Under load_mu. */
-static int group_pending(const fs_engine *e, json_t *files)
+ * into the head: 1 all of them, 0 none, -1 some. */
+static int group_pending(json_t *by_name, json_t *files)
 {
     size_t i, in = 0;
     json_t *en;
-    json_array_foreach(files, i, en) {
-        const char *rel = json_string_value(json_object_get(en, "file"));
-        for (size_t p = 0; p < e->npending; p++)
-            if (strcmp(e->pending[p].rel, rel) == 0) {
-                in++;
-                break;
-            }
-    }
+    json_array_foreach(files, i, en)
+        in += json_object_get(by_name, json_string_value(json_object_get(en, "file"))) != NULL;
     return in == json_array_size(files) ? 1 : in == 0 ? 0 : -1;
 }
 
@@ -2927,9 +2935,10 @@ static int swap_pending(fs_engine *e, const char *table, json_t *merged, json_t 
     pthread_mutex_lock(&e->load_mu);
     uint8_t *drop = calloc(e->npending + 1, 1);
     int *swap = calloc(ng + 1, sizeof *swap);
-    int rc = drop && swap ? FS_OK : FS_E_NOMEM;
+    json_t *by_name = pending_by_name(e);
+    int rc = drop && swap && by_name ? FS_OK : FS_E_NOMEM;
     for (size_t k = 0; rc == FS_OK && k < ng; k++)
-        if ((swap[k] = group_pending(e, json_array_get(merged, k)) == 1))
+        if ((swap[k] = group_pending(by_name, json_array_get(merged, k)) == 1))
             nadd++;
     if (rc == FS_OK && e->npending + nadd > e->cap_pending) {
         size_t cap = e->npending + nadd;
@@ -2949,10 +2958,8 @@ static int swap_pending(fs_engine *e, const char *table, json_t *merged, json_t 
         size_t i;
         json_t *en;
         json_array_foreach(json_array_get(merged, k), i, en) {
-            const char *rel = json_string_value(json_object_get(en, "file"));
-            for (size_t p = 0; p < e->npending; p++)
-                if (strcmp(e->pending[p].rel, rel) == 0)
-                    drop[p] = 1;
+            json_t *at = json_object_get(by_name, json_string_value(json_object_get(en, "file")));
+            drop[json_integer_value(at)] = 1; /* all pending: checked above */
         }
         fresh[a].table = strdup(table);
         fresh[a].rel = strdup(json_string_value(json_object_get(json_array_get(added, k), "file")));
@@ -2983,6 +2990,7 @@ static int swap_pending(fs_engine *e, const char *table, json_t *merged, json_t 
     free(fresh);
     free(swap);
     free(drop);
+    json_decref(by_name);
     pthread_mutex_unlock(&e->load_mu);
     return rc;
 }
@@ -3028,7 +3036,11 @@ int fs_engine_compact_chunks(fs_engine *e, const char *table, int64_t cutoff,
     json_t *gfiles;
     int mixed = 0;
     pthread_mutex_lock(&e->load_mu);
-    json_object_foreach(groups, gkey, gfiles) mixed |= json_array_size(gfiles) > 1 && group_pending(e, gfiles) < 0;
+    json_t *by_name = pending_by_name(e);
+    if (!by_name)
+        rc = FS_E_NOMEM;
+    json_object_foreach(groups, gkey, gfiles) mixed |= json_array_size(gfiles) > 1 && group_pending(by_name, gfiles) < 0;
+    json_decref(by_name);
     pthread_mutex_unlock(&e->load_mu);
     if (rc == FS_OK && mixed)
         rc = ensure_loaded(e, table);
