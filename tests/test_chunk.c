@@ -1036,6 +1036,46 @@ TEST(test_long_header)
     fs_sb_free(&err);
 }
 
+/* fs_chunk_close_many: eight files opened one after another (their
+ * mappings lie side by side) and read, closed at once with a NULL among
+ * them: none of them is mapped afterwards. */
+TEST(test_close_many)
+{
+    enum { NF = 8 };
+    fs_batch b;
+    CHECK_INT(make_candles(&b, 3, 50), FS_OK);
+    fs_chunk_meta m = candle_meta();
+    fs_strbuf err = {0};
+    fs_chunk *cs[NF + 1] = {0};
+    for (int k = 0; k < NF; k++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/many-%d.chunk", dir, k);
+        CHECK_INT(fs_chunk_write(path, &b, &m, &err), FS_OK);
+        CHECK_INT(fs_chunk_open(path, &cs[k < NF / 2 ? k : k + 1], &err), FS_OK);
+    }
+    for (int k = 0; k <= NF; k++) {
+        if (!cs[k])
+            continue;
+        fs_batch out;
+        CHECK_INT(init_like(&out, cs[k]), 0);
+        CHECK_INT(fs_chunk_read_all(cs[k], &out, &err), FS_OK);
+        CHECK_INT(out.n, b.n);
+        fs_batch_free(&out);
+    }
+    fs_chunk_close_many(cs, NF + 1);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[1024];
+    int still = 0;
+    while (maps && fgets(line, sizeof line, maps))
+        still += strstr(line, "/many-") != NULL;
+    if (maps)
+        fclose(maps);
+    CHECK_INT(still, 0);
+    fs_chunk_close_many(NULL, 0);
+    fs_batch_free(&b);
+    fs_sb_free(&err);
+}
+
 int main(void)
 {
     dir = temp_dir();
@@ -1057,6 +1097,7 @@ int main(void)
     RUN(test_codec_sizes_match_encoders);
     RUN(test_write_rows_through_index);
     RUN(test_long_header);
+    RUN(test_close_many);
     fs_batch_free(&candles);
     rm_rf(dir);
     free(dir);

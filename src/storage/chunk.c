@@ -1420,6 +1420,39 @@ void fs_chunk_close(fs_chunk *c)
     free(c);
 }
 
+typedef struct {
+    uintptr_t at;
+    size_t len;
+} span;
+
+static int by_address(const void *x, const void *y)
+{
+    const span *a = x, *b = y;
+    return (a->at > b->at) - (a->at < b->at);
+}
+
+void fs_chunk_close_many(fs_chunk **cs, size_t n)
+{
+    span *sp = malloc((n ? n : 1) * sizeof *sp);
+    size_t m = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; sp && i < n; i++)
+        if (cs[i] && cs[i]->map) {
+            sp[m++] = (span){(uintptr_t)cs[i]->map, (cs[i]->size + page - 1) & ~(page - 1)};
+            cs[i]->map = NULL; /* unmapped below, with its neighbours */
+        }
+    if (m)
+        qsort(sp, m, sizeof *sp, by_address);
+    for (size_t i = 0; i < m;) {
+        uintptr_t from = sp[i].at, to = sp[i].at + sp[i].len;
+        for (i++; i < m && sp[i].at == to; i++)
+            to += sp[i].len;
+        munmap((void *)from, to - from);
+    }
+    free(sp);
+    for (size_t i = 0; i < n; i++) /* without sp: each unmaps its own */
+        fs_chunk_close(cs[i]);
+}
+
 const fs_chunk_meta *fs_chunk_get_meta(const fs_chunk *c) { return &c->meta; }
 const char *fs_chunk_path(const fs_chunk *c) { return c->path; }
 uint64_t fs_chunk_row_count(const fs_chunk *c) { return c->rows; }

@@ -132,6 +132,11 @@ int fs_chunk_open(const char *path, fs_chunk **out, fs_strbuf *err);
 /* Unmaps and frees; NULL is allowed. Pointers obtained from the chunk
  * (meta, columns, entity keys) die with it. */
 void fs_chunk_close(fs_chunk *c);
+/* Closes n chunks at once (NULLs allowed): mappings that lie next to each
+ * other are unmapped in one call. Each unmapping of pages a read touched
+ * costs a TLB flush on every core the process ran on; closing a store of
+ * thousands of files one by one took 0.2 s. */
+void fs_chunk_close_many(fs_chunk **cs, size_t n);
 
 /* Table name, range and max seq (pointers owned by the chunk). */
 const fs_chunk_meta *fs_chunk_get_meta(const fs_chunk *c);

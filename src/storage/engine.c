@@ -1170,14 +1170,26 @@ int fs_engine_close(fs_engine *e, fs_strbuf *err)
         free(t->slots);
         free(t->name);
     }
+    /* All the handles at once: neighbouring mappings go in one unmapping. */
+    fs_chunk **handles = calloc(e->npending + e->nretired + 1, sizeof *handles);
+    size_t nh = 0;
     for (size_t i = 0; i < e->npending; i++) {
         free(e->pending[i].table);
         free(e->pending[i].rel);
-        fs_chunk_close(e->pending[i].ch);
+        if (handles)
+            handles[nh++] = e->pending[i].ch;
+        else
+            fs_chunk_close(e->pending[i].ch);
     }
     free(e->pending);
-    for (size_t i = 0; i < e->nretired; i++)
-        fs_chunk_close(e->retired[i]);
+    for (size_t i = 0; i < e->nretired; i++) {
+        if (handles)
+            handles[nh++] = e->retired[i];
+        else
+            fs_chunk_close(e->retired[i]);
+    }
+    fs_chunk_close_many(handles, nh);
+    free(handles);
     free(e->retired);
     free(e->tables);
     free(e->commits);
