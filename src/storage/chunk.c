@@ -90,8 +90,9 @@
  * appended. A single flipped byte anywhere in the file therefore fails open
  * or the read of the entity that holds it.
  *
- * The file is mmapped read-only: chunk files are immutable once renamed into
- * place, and a lookup maps only the 1 MiB region(s) around one segment.
+ * The header and footer are read with pread; the segments through a
+ * read-only mapping (chunk files are immutable once renamed into place), of
+ * which a lookup maps only the 1 MiB region(s) around one segment.
  *
  * Not measured yet: whether blocks should be split below a segment (a
  * segment is one block per column however many rows the entity has: a day
