@@ -1134,9 +1134,17 @@ static int read_at(int fd, uint8_t *buf, size_t len, size_t off)
     return FS_OK;
 }
 
+/* A header that ran past the bytes read: *cut says so, so the caller can
+ * read more rather than call the file corrupt. */
+static int cut_short(fs_chunk *c, fs_strbuf *err, int *cut, const char *what)
+{
+    *cut = 1;
+    return corrupt(err, c->path, what);
+}
+
 /* The header, from the first hlen bytes of the file (in buf). */
 static int parse_header(fs_chunk *c, const uint8_t *buf, size_t hlen, size_t *hdr_end,
-                        fs_strbuf *err)
+                        int *cut, fs_strbuf *err)
 {
     fs_rbuf r;
     fs_rbuf_init(&r, buf, hlen);
@@ -1145,7 +1153,7 @@ static int parse_header(fs_chunk *c, const uint8_t *buf, size_t hlen, size_t *hd
         return corrupt(err, c->path, "bad magic at the start (not a chunk file)");
     uint32_t version;
     if (fs_rbuf_u32(&r, &version))
-        return corrupt(err, c->path, "header truncated");
+        return cut_short(c, err, cut, "header truncated");
     if (version > FS_CHUNK_VERSION) {
         say(err, "%s: chunk format version %u is newer than this build reads (%d)", c->path,
             version, FS_CHUNK_VERSION);
@@ -1159,9 +1167,9 @@ static int parse_header(fs_chunk *c, const uint8_t *buf, size_t hlen, size_t *hd
     if (!table || fs_rbuf_u64(&r, &start) || fs_rbuf_u64(&r, &end) ||
         fs_rbuf_u64(&r, &c->meta.max_seq) || fs_rbuf_u64(&r, &c->rows) ||
         fs_rbuf_u64(&r, &c->raw_bytes) || fs_rbuf_varint(&r, &ncols))
-        return corrupt(err, c->path, "header truncated");
+        return cut_short(c, err, cut, "header truncated");
     if (ncols > (r.len - r.pos) / 2) /* each column takes at least 2 bytes */
-        return corrupt(err, c->path, "column count larger than the header");
+        return cut_short(c, err, cut, "column count larger than the header");
     const uint8_t **names = calloc(ncols ? ncols : 1, sizeof *names);
     uint64_t *nlens = calloc(ncols ? ncols : 1, sizeof *nlens);
     uint8_t *types = calloc(ncols ? ncols : 1, 1);
@@ -1173,14 +1181,14 @@ static int parse_header(fs_chunk *c, const uint8_t *buf, size_t hlen, size_t *hd
     for (size_t k = 0; k < ncols; k++) {
         names[k] = get_str(&r, &nlens[k]);
         if (!names[k] || fs_rbuf_u8(&r, &types[k])) {
-            rc = corrupt(err, c->path, "header truncated");
+            rc = cut_short(c, err, cut, "header truncated");
             goto out;
         }
     }
     size_t covered = r.pos;
     uint32_t crc;
     if (fs_rbuf_u32(&r, &crc)) {
-        rc = corrupt(err, c->path, "header truncated");
+        rc = cut_short(c, err, cut, "header truncated");
         goto out;
     }
     if (crc != fs_crc32c(0, buf, covered)) {
@@ -1367,7 +1375,8 @@ int fs_chunk_open(const char *path, fs_chunk **out, fs_strbuf *err)
     /* Header and footer are read, not touched through the mapping: a file
      * whose pages were never touched is unmapped without a TLB flush, which
      * cost more than opening it (a store of thousands of files took 0.2 s
-     * to close). A header is small: 4 KiB, or the whole file if not. */
+     * to close). A header is small: 4 KiB first, 16 times more while it
+     * runs past what was read. */
     size_t data_end = c->size - TRAILER_LEN, hdr_end = 0;
     size_t hlen = data_end < HEADER_READ ? data_end : HEADER_READ;
     uint8_t *hbuf = NULL;
@@ -1384,14 +1393,17 @@ int fs_chunk_open(const char *path, fs_chunk **out, fs_strbuf *err)
             break;
         }
         fs_strbuf msg = {0};
-        rc = parse_header(c, hbuf, hlen, &hdr_end, &msg);
-        int again = rc == FS_E_CORRUPT && hlen < data_end;
+        int cut = 0;
+        rc = parse_header(c, hbuf, hlen, &hdr_end, &cut, &msg);
+        int again = rc == FS_E_CORRUPT && cut && hlen < data_end;
         if (rc != FS_OK && !again && msg.len)
             say(err, "%s", msg.buf);
         fs_sb_free(&msg);
         if (!again)
             break;
-        hlen = data_end; /* perhaps only cut short: once more with all of it */
+        /* Only cut short: more of it (a damaged header past the bytes read
+         * is still refused without reading the whole file). */
+        hlen = hlen < data_end / 16 ? hlen * 16 : data_end;
         fs_arena_free(&c->arena);
     }
     free(hbuf);
