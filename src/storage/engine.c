@@ -435,20 +435,29 @@ static int msort(uint32_t *a, size_t n, idx_cmp_fn cmp, const void *ctx)
 
 /* ---- reading chunk files into the head (lazily, see g) ------------------- */
 
+/* Room for n pending files. Under load_mu. */
+static int reserve_pending(fs_engine *e, size_t n)
+{
+    if (n <= e->cap_pending)
+        return FS_OK;
+    size_t cap = e->cap_pending ? 2 * e->cap_pending : 64;
+    if (cap < n)
+        cap = n;
+    pending_file *p = realloc(e->pending, cap * sizeof *p);
+    if (!p)
+        return FS_E_NOMEM;
+    e->pending = p;
+    e->cap_pending = cap;
+    return FS_OK;
+}
+
 static int add_pending(fs_engine *e, const char *table, const char *rel)
 {
     char *path = strdup(rel), *tcopy = strdup(table);
     int rc = path && tcopy ? FS_OK : FS_E_NOMEM;
     pthread_mutex_lock(&e->load_mu);
-    if (rc == FS_OK && e->npending == e->cap_pending) {
-        size_t cap = e->cap_pending ? 2 * e->cap_pending : 64;
-        pending_file *p = realloc(e->pending, cap * sizeof *p);
-        if (p) {
-            e->pending = p;
-            e->cap_pending = cap;
-        } else
-            rc = FS_E_NOMEM;
-    }
+    if (rc == FS_OK)
+        rc = reserve_pending(e, e->npending + 1);
     if (rc == FS_OK) {
         pthread_rwlock_wrlock(&e->pend_lock);
         pthread_rwlock_wrlock(&e->lock);
@@ -2952,15 +2961,8 @@ static int swap_pending(fs_engine *e, const char *table, json_t *merged, json_t 
     for (size_t k = 0; rc == FS_OK && k < ng; k++)
         if ((swap[k] = group_pending(by_name, json_array_get(merged, k)) == 1))
             nadd++;
-    if (rc == FS_OK && e->npending + nadd > e->cap_pending) {
-        size_t cap = e->npending + nadd;
-        pending_file *p = realloc(e->pending, cap * sizeof *p);
-        if (p) {
-            e->pending = p;
-            e->cap_pending = cap;
-        } else
-            rc = FS_E_NOMEM;
-    }
+    if (rc == FS_OK)
+        rc = reserve_pending(e, e->npending + nadd);
     pending_file *fresh = calloc(nadd + 1, sizeof *fresh);
     if (!fresh)
         rc = FS_E_NOMEM;
